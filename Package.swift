@@ -1,0 +1,37 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "Recur",
+    platforms: [.macOS(.v15)],
+    // MARK: - Products
+    products: [
+        .library(name: "Recur", targets: ["Recur"]),
+        .executable(name: "recur", targets: ["recur"]),
+    ],
+    // MARK: - Dependencies
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: - Kernels (C, ISA-specific inner loops chosen at run time; no unsafeFlags)
+        .target(name: "CRecurKernels"),
+
+        // MARK: - Library
+        .target(name: "RecurCore", dependencies: ["CRecurKernels"]),
+        .target(name: "Recur", dependencies: ["RecurCore"]),
+
+        // MARK: - Command-line tool
+        .executableTarget(
+            name: "recur",
+            dependencies: [
+                "Recur",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // MARK: - Tests
+        .testTarget(name: "RecurCoreTests", dependencies: ["RecurCore"], exclude: ["Fixtures"]),
+        .testTarget(name: "RecurCLITests", dependencies: ["recur"]),
+    ]
+)

@@ -1,0 +1,126 @@
+// Stamps out the kernel template once per instruction set and dispatches on the `isa` argument.
+#include "CRecurKernels.h"
+
+#define RK_CONCAT2(a, b) a##_##b
+#define RK_CONCAT(a, b) RK_CONCAT2(a, b)
+
+// MARK: - Portable (the build's baseline target: SSE2 on x86-64, NEON on arm64): 4×8 tile, 128-bit vectors
+#define RK_ATTR
+#define RK_NAME(x) RK_CONCAT(portable, x)
+#define RK_LANES 4
+#define RK_MR 4
+#define RK_NV 2
+#include "templates/Kernels.inc.h"
+#undef RK_ATTR
+#undef RK_NAME
+#undef RK_LANES
+#undef RK_MR
+#undef RK_NV
+
+#if defined(__x86_64__)
+// MARK: - AVX2 + FMA: 6×16 tile, 12 accumulators in 16 ymm registers
+#define RK_ATTR __attribute__((target("avx2,fma")))
+#define RK_NAME(x) RK_CONCAT(avx2, x)
+#define RK_LANES 8
+#define RK_MR 6
+#define RK_NV 2
+#include "templates/Kernels.inc.h"
+#undef RK_ATTR
+#undef RK_NAME
+#undef RK_LANES
+#undef RK_MR
+#undef RK_NV
+
+// MARK: - AVX-512: 512-bit vectors for the streaming kernels (matrix–vector, exp, sigmoid, tanh).
+// The packed product uses the AVX2 6×16 tile on AVX-512 machines too: on the Zen 4 cores this was
+// measured on, which execute a 512-bit FMA as two 256-bit halves, 12×32 and 6×32 zmm tiles reached
+// 183–189 GFLOP/s at 1024³ (2 threads) against 200–205 for the ymm tile (see BENCHMARKS.md).
+#define RK_ATTR __attribute__((target("avx512f,avx2,fma"), unused))
+#define RK_NAME(x) RK_CONCAT(avx512, x)
+#define RK_LANES 16
+#define RK_MR 6
+#define RK_NV 1
+#include "templates/Kernels.inc.h"
+#undef RK_ATTR
+#undef RK_NAME
+#undef RK_LANES
+#undef RK_MR
+#undef RK_NV
+
+#include <cpuid.h>
+
+static unsigned long long recur_xgetbv0(void) {
+    unsigned int eax, edx;
+    __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
+    return ((unsigned long long)edx << 32) | eax;
+}
+
+int recur_detect_isa(void) {
+    unsigned int eax, ebx, ecx, edx;
+    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return RECUR_ISA_PORTABLE;
+    const int has_fma = (ecx >> 12) & 1, has_osxsave = (ecx >> 27) & 1, has_avx = (ecx >> 28) & 1;
+    if (!has_osxsave || !has_avx || !has_fma) return RECUR_ISA_PORTABLE;
+    const unsigned long long xcr0 = recur_xgetbv0();
+    if ((xcr0 & 0x6) != 0x6) return RECUR_ISA_PORTABLE; // the OS saves xmm and ymm state
+    if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return RECUR_ISA_PORTABLE;
+    const int has_avx2 = (ebx >> 5) & 1, has_avx512f = (ebx >> 16) & 1;
+    if (has_avx512f && (xcr0 & 0xE6) == 0xE6) return RECUR_ISA_AVX512; // and opmask + zmm state
+    return has_avx2 ? RECUR_ISA_AVX2 : RECUR_ISA_PORTABLE;
+}
+
+#define RK_DISPATCH(name, ...)                                         \
+    switch (isa) {                                                     \
+    case RECUR_ISA_AVX512: avx512_##name(__VA_ARGS__); return;         \
+    case RECUR_ISA_AVX2: avx2_##name(__VA_ARGS__); return;              \
+    default: portable_##name(__VA_ARGS__); return;                      \
+    }
+#define RK_TILE_ROWS(isa) ((isa) == RECUR_ISA_PORTABLE ? 4 : 6)
+#define RK_TILE_COLUMNS(isa) ((isa) == RECUR_ISA_PORTABLE ? 8 : 16)
+
+#else
+
+int recur_detect_isa(void) { return RECUR_ISA_PORTABLE; }
+
+#define RK_DISPATCH(name, ...) portable_##name(__VA_ARGS__); (void)isa; return;
+#define RK_TILE_ROWS(isa) 4
+#define RK_TILE_COLUMNS(isa) 8
+
+#endif
+
+int recur_gemm_tile_rows(int isa) { (void)isa; return RK_TILE_ROWS(isa); }
+int recur_gemm_tile_columns(int isa) { (void)isa; return RK_TILE_COLUMNS(isa); }
+
+void recur_gemm_tile(int isa, long kc, const float *a_packed, const float *b_packed,
+                     float *c, long ldc, int accumulate, long mr, long nr) {
+#if defined(__x86_64__)
+    if (isa == RECUR_ISA_AVX512) isa = RECUR_ISA_AVX2; // measured faster on Zen 4, see above
+#endif
+    RK_DISPATCH(gemm_tile, kc, a_packed, b_packed, c, ldc, accumulate, mr, nr)
+}
+
+void recur_gemv_rows(int isa, long k, long n, const float *x, const float *b, long ldb,
+                     float *y, int accumulate) {
+    RK_DISPATCH(gemv_rows, k, n, x, b, ldb, y, accumulate)
+}
+
+void recur_gemv_dots(int isa, long k, long n, const float *x, const float *b, long ldb,
+                     float *y, int accumulate) {
+    RK_DISPATCH(gemv_dots, k, n, x, b, ldb, y, accumulate)
+}
+
+void recur_gemv_packed(int isa, long k, long n, const float *x, const float *packed,
+                       float *y, int accumulate) {
+    RK_DISPATCH(gemv_packed, k, n, x, packed, y, accumulate)
+}
+
+void recur_exp(int isa, const float *x, float *y, long n) { RK_DISPATCH(exp, x, y, n) }
+void recur_sigmoid(int isa, const float *x, float *y, long n) { RK_DISPATCH(sigmoid, x, y, n) }
+void recur_tanh(int isa, const float *x, float *y, long n) { RK_DISPATCH(tanh, x, y, n) }
+
+void recur_spin_pause(void) {
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
+}

@@ -1,0 +1,64 @@
+// CRecurKernels: the few inner loops that must run with AVX2/FMA or AVX-512 instructions.
+//
+// Swift compiles to the x86-64 baseline (SSE2, no FMA) unless -target-cpu is passed, which a
+// library cannot do. These C functions carry __attribute__((target(...))) instead and are chosen
+// at run time from what the CPU reports, so Recur builds with no unsafeFlags and still runs the
+// widest instructions the machine has. Everything around them (blocking, packing, threads) is Swift.
+//
+// Every function takes the instruction set to use as its first argument; the caller (RecurCore's
+// CPUKernel) decides. Passing an instruction set the CPU lacks is a programmer error.
+#ifndef CRECUR_KERNELS_H
+#define CRECUR_KERNELS_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Instruction sets with a kernel of their own.
+enum {
+    RECUR_ISA_PORTABLE = 0, ///< plain C, vectorized by the compiler for the baseline target (SSE2, NEON)
+    RECUR_ISA_AVX2 = 1,     ///< AVX2 + FMA, 256-bit
+    RECUR_ISA_AVX512 = 2,   ///< AVX-512F, 512-bit
+};
+
+/// The widest instruction set this CPU and its operating system support.
+int recur_detect_isa(void);
+
+/// Rows (MR) and columns (NR) of one micro-kernel tile for `isa`.
+int recur_gemm_tile_rows(int isa);
+int recur_gemm_tile_columns(int isa);
+
+/// One tile of C (mr ≤ MR rows, nr ≤ NR columns, leading dimension ldc) from packed panels:
+///   C[i, j] (+)= Σ_p a_packed[p·MR + i] · b_packed[p·NR + j],  p < kc.
+/// `a_packed` holds kc·MR floats, `b_packed` kc·NR floats (zero-padded past mr and nr).
+/// With accumulate == 0 the tile is overwritten, otherwise added to.
+void recur_gemm_tile(int isa, long kc, const float *a_packed, const float *b_packed,
+                     float *c, long ldc, int accumulate, long mr, long nr);
+
+/// y[0..<n] (+)= Σ_p x[p] · b[p·ldb + 0..<n]  — a row vector times a K×N row-major matrix.
+void recur_gemv_rows(int isa, long k, long n, const float *x, const float *b, long ldb,
+                     float *y, int accumulate);
+
+/// y[j] (+)= Σ_p x[p] · b[j·ldb + p]  for j < n — a row vector times the transpose of an N×K matrix.
+void recur_gemv_dots(int isa, long k, long n, const float *x, const float *b, long ldb,
+                     float *y, int accumulate);
+
+/// y[0..<n] (+)= Σ_p x[p] · panels — a row vector times a matrix packed as NR-wide panels
+/// (the layout of recur_gemm_tile's b_packed, kc = k, panels one after another).
+void recur_gemv_packed(int isa, long k, long n, const float *x, const float *packed,
+                       float *y, int accumulate);
+
+/// Elementwise functions, y may alias x.
+///   exp: clamped to the Float range; sigmoid: 1 / (1 + e^-x); tanh: sign(x)·(1 − 2 / (e^{2|x|} + 1)).
+void recur_exp(int isa, const float *x, float *y, long n);
+void recur_sigmoid(int isa, const float *x, float *y, long n);
+void recur_tanh(int isa, const float *x, float *y, long n);
+
+/// A hint to the CPU that the caller is spinning on a shared variable (x86 `pause`, arm64 `yield`).
+void recur_spin_pause(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

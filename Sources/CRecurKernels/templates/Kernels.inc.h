@@ -1,0 +1,194 @@
+// Kernel template: included once per instruction set by Kernels.c with
+//   RK_ATTR  the function attribute that enables the instruction set
+//   RK_NAME(x)  the suffix-appending macro
+//   RK_VEC   the SIMD vector type (GCC vector extension) and RK_LANES its float count
+//   RK_MR, RK_NV  micro-tile rows and vectors per row (NR = RK_NV · RK_LANES)
+// The code is written once; the compiler turns `acc + a * b` into FMA where the target has it.
+
+#define RK_NR (RK_NV * RK_LANES)
+
+typedef float RK_NAME(vec) __attribute__((vector_size(RK_LANES * 4), aligned(4)));
+
+// Every lane set to x. Written x − 0 (exact for every x, −0 included) so that it folds to a broadcast;
+// 0 + x would not fold, since 0 + (−0) is +0.
+#define RK_SPLAT(x) ((x) - (RK_NAME(vec)){0})
+
+RK_ATTR static inline RK_NAME(vec) RK_NAME(load)(const float *p) {
+    return *(const RK_NAME(vec) *)p;
+}
+RK_ATTR static inline void RK_NAME(store)(float *p, RK_NAME(vec) v) {
+    *(RK_NAME(vec) *)p = v;
+}
+
+/// C tile (+)= A panel · B panel, both packed (see recur_gemm_tile).
+RK_ATTR static void RK_NAME(gemm_tile)(long kc, const float *restrict a, const float *restrict b,
+                                       float *restrict c, long ldc, int accumulate, long mr, long nr) {
+    RK_NAME(vec) acc[RK_MR][RK_NV];
+#pragma clang loop unroll(full)
+    for (int i = 0; i < RK_MR; i++) {
+#pragma clang loop unroll(full)
+        for (int v = 0; v < RK_NV; v++) acc[i][v] = (RK_NAME(vec)){0};
+    }
+    for (long p = 0; p < kc; p++) {
+        RK_NAME(vec) bv[RK_NV];
+#pragma clang loop unroll(full)
+        for (int v = 0; v < RK_NV; v++) bv[v] = RK_NAME(load)(b + v * RK_LANES);
+#pragma clang loop unroll(full)
+        for (int i = 0; i < RK_MR; i++) {
+            RK_NAME(vec) av = RK_SPLAT(a[i]);
+#pragma clang loop unroll(full)
+            for (int v = 0; v < RK_NV; v++) acc[i][v] = acc[i][v] + av * bv[v];
+        }
+        a += RK_MR;
+        b += RK_NR;
+    }
+    if (mr == RK_MR && nr == RK_NR) {
+#pragma clang loop unroll(full)
+        for (int i = 0; i < RK_MR; i++) {
+#pragma clang loop unroll(full)
+            for (int v = 0; v < RK_NV; v++) {
+                float *cp = c + i * ldc + v * RK_LANES;
+                RK_NAME(store)(cp, accumulate ? RK_NAME(load)(cp) + acc[i][v] : acc[i][v]);
+            }
+        }
+        return;
+    }
+    float tile[RK_MR * RK_NR];
+#pragma clang loop unroll(full)
+    for (int i = 0; i < RK_MR; i++) {
+#pragma clang loop unroll(full)
+        for (int v = 0; v < RK_NV; v++) RK_NAME(store)(tile + i * RK_NR + v * RK_LANES, acc[i][v]);
+    }
+    for (long i = 0; i < mr; i++) {
+        for (long j = 0; j < nr; j++) {
+            c[i * ldc + j] = accumulate ? c[i * ldc + j] + tile[i * RK_NR + j] : tile[i * RK_NR + j];
+        }
+    }
+}
+
+/// y (+)= x · B with B row-major K×N. Eight rows of B per pass over y (which stays in L1), so B is
+/// read in long contiguous runs that the hardware prefetchers follow.
+RK_ATTR static void RK_NAME(gemv_rows)(long k, long n, const float *restrict x, const float *restrict b,
+                                       long ldb, float *restrict y, int accumulate) {
+    if (!accumulate) for (long j = 0; j < n; j++) y[j] = 0;
+    long p = 0;
+    for (; p + 8 <= k; p += 8) {
+        const float *r = b + p * ldb;
+        const float x0 = x[p], x1 = x[p + 1], x2 = x[p + 2], x3 = x[p + 3];
+        const float x4 = x[p + 4], x5 = x[p + 5], x6 = x[p + 6], x7 = x[p + 7];
+        const long s = ldb;
+        for (long j = 0; j < n; j++) {
+            y[j] = y[j] + ((x0 * r[j] + x1 * r[j + s]) + (x2 * r[j + 2 * s] + x3 * r[j + 3 * s]))
+                        + ((x4 * r[j + 4 * s] + x5 * r[j + 5 * s]) + (x6 * r[j + 6 * s] + x7 * r[j + 7 * s]));
+        }
+    }
+    for (; p < k; p++) {
+        const float xp = x[p];
+        const float *r = b + p * ldb;
+        for (long j = 0; j < n; j++) y[j] = y[j] + xp * r[j];
+    }
+}
+
+/// y[j] (+)= dot(x, B[j, :]) with B row-major N×K.
+RK_ATTR static void RK_NAME(gemv_dots)(long k, long n, const float *restrict x, const float *restrict b,
+                                       long ldb, float *restrict y, int accumulate) {
+    for (long j = 0; j < n; j++) {
+        const float *row = b + j * ldb;
+        RK_NAME(vec) s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
+        long p = 0;
+        for (; p + 4 * RK_LANES <= k; p += 4 * RK_LANES) {
+            s0 = s0 + RK_NAME(load)(x + p) * RK_NAME(load)(row + p);
+            s1 = s1 + RK_NAME(load)(x + p + RK_LANES) * RK_NAME(load)(row + p + RK_LANES);
+            s2 = s2 + RK_NAME(load)(x + p + 2 * RK_LANES) * RK_NAME(load)(row + p + 2 * RK_LANES);
+            s3 = s3 + RK_NAME(load)(x + p + 3 * RK_LANES) * RK_NAME(load)(row + p + 3 * RK_LANES);
+        }
+        RK_NAME(vec) s = (s0 + s1) + (s2 + s3);
+        float total = 0;
+        for (int l = 0; l < RK_LANES; l++) total += s[l];
+        for (; p < k; p++) total += x[p] * row[p];
+        y[j] = accumulate ? y[j] + total : total;
+    }
+}
+
+/// y (+)= x · packed panels (NR columns each, k rows, zero-padded).
+RK_ATTR static void RK_NAME(gemv_packed)(long k, long n, const float *restrict x, const float *restrict packed,
+                                         float *restrict y, int accumulate) {
+    for (long j0 = 0; j0 < n; j0 += RK_NR) {
+        const float *panel = packed + (j0 / RK_NR) * k * RK_NR;
+        RK_NAME(vec) acc0[RK_NV], acc1[RK_NV];
+#pragma clang loop unroll(full)
+        for (int v = 0; v < RK_NV; v++) { acc0[v] = (RK_NAME(vec)){0}; acc1[v] = (RK_NAME(vec)){0}; }
+        long p = 0;
+        for (; p + 2 <= k; p += 2) {
+            RK_NAME(vec) x0 = RK_SPLAT(x[p]), x1 = RK_SPLAT(x[p + 1]);
+#pragma clang loop unroll(full)
+            for (int v = 0; v < RK_NV; v++) {
+                acc0[v] = acc0[v] + x0 * RK_NAME(load)(panel + p * RK_NR + v * RK_LANES);
+                acc1[v] = acc1[v] + x1 * RK_NAME(load)(panel + (p + 1) * RK_NR + v * RK_LANES);
+            }
+        }
+        for (; p < k; p++) {
+            RK_NAME(vec) x0 = RK_SPLAT(x[p]);
+#pragma clang loop unroll(full)
+            for (int v = 0; v < RK_NV; v++) acc0[v] = acc0[v] + x0 * RK_NAME(load)(panel + p * RK_NR + v * RK_LANES);
+        }
+        float out[RK_NR];
+#pragma clang loop unroll(full)
+        for (int v = 0; v < RK_NV; v++) RK_NAME(store)(out + v * RK_LANES, acc0[v] + acc1[v]);
+        long width = n - j0 < RK_NR ? n - j0 : RK_NR;
+        for (long j = 0; j < width; j++) y[j0 + j] = accumulate ? y[j0 + j] + out[j] : out[j];
+    }
+}
+
+// Elementwise functions. exp(x) = 2^n · e^r with n = round(x / ln 2), r = x − n·ln 2 (|r| ≤ ln2 / 2),
+// e^r by its Taylor series to r^7 (truncation error below 4e-9 relative), 2^n built in the exponent bits.
+RK_ATTR static inline float RK_NAME(exp1)(float x) {
+    x = x < -87.0f ? -87.0f : x;
+    x = x > 88.0f ? 88.0f : x;
+    const float shifter = 12582912.0f; // 1.5 · 2^23: adding it rounds to an integer
+    float t = x * 1.44269504088896341f + shifter;
+    float n = t - shifter;
+    float r = x - n * 0.693145751953125f;   // ln 2, high part (exact in float)
+    r = r - n * 1.428606765330187e-06f;     // ln 2, low part
+    float p = 1.0f / 5040.0f;
+    p = p * r + 1.0f / 720.0f;
+    p = p * r + 1.0f / 120.0f;
+    p = p * r + 1.0f / 24.0f;
+    p = p * r + 1.0f / 6.0f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    int bits = ((int)n + 127) << 23;
+    float scale;
+    __builtin_memcpy(&scale, &bits, 4);
+    return p * scale;
+}
+
+RK_ATTR static void RK_NAME(exp)(const float *x, float *y, long n) {
+    for (long i = 0; i < n; i++) y[i] = RK_NAME(exp1)(x[i]);
+}
+
+RK_ATTR static void RK_NAME(sigmoid)(const float *x, float *y, long n) {
+    for (long i = 0; i < n; i++) y[i] = 1.0f / (1.0f + RK_NAME(exp1)(-x[i]));
+}
+
+RK_ATTR static void RK_NAME(tanh)(const float *x, float *y, long n) {
+    for (long i = 0; i < n; i++) {
+        float v = x[i];
+        float a = v < 0 ? -v : v;
+        float large = 1.0f - 2.0f / (RK_NAME(exp1)(2.0f * a) + 1.0f);
+        // Near zero the subtraction above cancels; the Taylor series keeps the relative error small.
+        float a2 = a * a;
+        float q = 1382.0f / 155925.0f;
+        q = q * a2 - 62.0f / 2835.0f;
+        q = q * a2 + 17.0f / 315.0f;
+        q = q * a2 - 2.0f / 15.0f;
+        q = q * a2 + 1.0f / 3.0f;
+        float small = a - a * a2 * q;
+        float t = a < 0.25f ? small : large;
+        y[i] = v < 0 ? -t : t;
+    }
+}
+
+#undef RK_NR
+#undef RK_SPLAT

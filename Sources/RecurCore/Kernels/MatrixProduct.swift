@@ -1,0 +1,282 @@
+import CRecurKernels
+
+/// Matrix products in every form backpropagation needs:
+///
+///     C  = op(A) · op(B)        (accumulate: false)
+///     C += op(A) · op(B)        (accumulate: true)
+///
+/// with op(X) = X or Xᵀ. All matrices are row-major; op(A) is M×K, op(B) is K×N, C is M×N, and each
+/// has a leading dimension (the distance between the starts of consecutive stored rows), so a product
+/// can read or write a block of a larger matrix.
+///
+/// The fast path is the classic blocked algorithm (Goto & van de Geijn): B is copied into panels NR
+/// columns wide and KC rows deep, A into slivers MR rows tall, and a C micro-kernel for the CPU's
+/// instruction set computes MR×NR tiles of C from them. Products with one or two rows of op(A) skip
+/// the copies and stream B directly. Large products are split across `settings.threadCount` threads.
+/// `MatrixProduct.naive` is the three-loop twin every fast path is tested against.
+public enum MatrixProduct {
+    /// Products smaller than this many multiply-adds run on one thread.
+    static let parallelThreshold = 1 << 17
+    /// Up to this many rows of op(A), a product streams B instead of packing it.
+    static let vectorRowLimit = 2
+
+    /// Cache blocking of the packed path, in elements: A blocks are `rowBlock × depthBlock` (L2),
+    /// B panels `depthBlock × columnBlock`; one B sliver is `depthBlock × NR`.
+    struct Blocking {
+        var rowBlock: Int
+        var depthBlock: Int
+        var columnBlock: Int
+
+        init(kernel: CPUKernel) {
+            depthBlock = 256
+            rowBlock = kernel.tileRows * 24
+            columnBlock = kernel.tileColumns * 128
+        }
+    }
+
+    /// C (+)= op(A)·op(B) on raw row-major storage.
+    ///
+    /// - Parameters:
+    ///   - m: rows of op(A) and C. `n`: columns of op(B) and C. `k`: columns of op(A), rows of op(B).
+    ///   - a: A, stored K×M when `transposeA`, else M×K, with leading dimension `lda`.
+    ///   - b: B, stored N×K when `transposeB`, else K×N, with leading dimension `ldb`.
+    ///   - c: C, M×N with leading dimension `ldc`; must not overlap A or B.
+    ///   - accumulate: add to C instead of overwriting it.
+    public static func multiply(
+        m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, lda: Int, transposeA: Bool = false,
+        b: UnsafePointer<Float>, ldb: Int, transposeB: Bool = false,
+        c: UnsafeMutablePointer<Float>, ldc: Int,
+        accumulate: Bool = false, settings: ComputeSettings = .current
+    ) {
+        checkDimensions(m: m, n: n, k: k, lda: lda, transposeA: transposeA, ldc: ldc)
+        require(ldb >= max(1, transposeB ? k : n),
+                     "ldb \(ldb) is smaller than a stored row of B (\(transposeB ? "N×K" : "K×N") = \(transposeB ? "\(n)×\(k)" : "\(k)×\(n)"))")
+        if m == 0 || n == 0 { return }
+        if k == 0 { clear(m: m, n: n, c: c, ldc: ldc, unless: accumulate); return }
+        let operandB = BOperand.matrix(b, ldb: ldb, transposed: transposeB)
+        run(m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: operandB,
+            c: c, ldc: ldc, accumulate: accumulate, kernel: settings.kernel, threads: threads(m, n, k, settings))
+    }
+
+    /// C (+)= op(A)·B with B packed once beforehand (`PackedMatrix`), for a weight used at every time step.
+    /// The packed matrix's own kernel computes the product.
+    public static func multiply(
+        m: Int,
+        a: UnsafePointer<Float>, lda: Int, transposeA: Bool = false,
+        packed b: PackedMatrix,
+        c: UnsafeMutablePointer<Float>, ldc: Int,
+        accumulate: Bool = false, settings: ComputeSettings = .current
+    ) {
+        let n = b.columns, k = b.rows
+        checkDimensions(m: m, n: n, k: k, lda: lda, transposeA: transposeA, ldc: ldc)
+        if m == 0 || n == 0 { return }
+        if k == 0 { clear(m: m, n: n, c: c, ldc: ldc, unless: accumulate); return }
+        run(m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: .packed(b),
+            c: c, ldc: ldc, accumulate: accumulate, kernel: b.kernel, threads: threads(m, n, k, settings))
+    }
+
+    // MARK: - Implementation
+
+    enum BOperand {
+        case matrix(UnsafePointer<Float>, ldb: Int, transposed: Bool)
+        case packed(PackedMatrix)
+    }
+
+    private static func checkDimensions(m: Int, n: Int, k: Int, lda: Int, transposeA: Bool, ldc: Int) {
+        require(m >= 0 && n >= 0 && k >= 0, "matrix product sizes must not be negative: M=\(m) N=\(n) K=\(k)")
+        require(lda >= max(1, transposeA ? m : k),
+                     "lda \(lda) is smaller than a stored row of A (\(transposeA ? "K×M" : "M×K") = \(transposeA ? "\(k)×\(m)" : "\(m)×\(k)"))")
+        require(ldc >= max(1, n), "ldc \(ldc) is smaller than a row of C (M×N = \(m)×\(n))")
+    }
+
+    private static func threads(_ m: Int, _ n: Int, _ k: Int, _ settings: ComputeSettings) -> Int {
+        m * n * k >= parallelThreshold ? settings.threadCount : 1
+    }
+
+    private static func clear(m: Int, n: Int, c: UnsafeMutablePointer<Float>, ldc: Int, unless accumulate: Bool) {
+        if accumulate { return }
+        for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) }
+    }
+
+    private static func run(
+        m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, lda: Int, transposeA: Bool, b: BOperand,
+        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, kernel: CPUKernel, threads: Int
+    ) {
+        let mr = kernel.tileRows, nr = kernel.tileColumns
+        if m <= vectorRowLimit {
+            // Split columns into whole panels, so packed and unpacked B cut at the same places.
+            let parts = split(blocks: (n + nr - 1) / nr, into: threads)
+            parallelFor(parts.count) { part in
+                let columns = parts[part].lowerBound * nr ..< min(n, parts[part].upperBound * nr)
+                vectorRows(m: m, k: k, columns: columns, a: a, lda: lda, transposeA: transposeA, b: b,
+                           c: c, ldc: ldc, accumulate: accumulate, kernel: kernel)
+            }
+            return
+        }
+        let panelCount = (n + nr - 1) / nr, sliverCount = (m + mr - 1) / mr
+        let splitColumns = panelCount >= threads * 2 && (panelCount >= sliverCount || sliverCount < threads * 2)
+        let parts = split(blocks: splitColumns ? panelCount : sliverCount, into: threads)
+        parallelFor(parts.count) { part in
+            let blocks = parts[part]
+            let rows = splitColumns ? 0..<m : blocks.lowerBound * mr ..< min(m, blocks.upperBound * mr)
+            let columns = splitColumns ? blocks.lowerBound * nr ..< min(n, blocks.upperBound * nr) : 0..<n
+            packedBlocks(k: k, rows: rows, columns: columns, a: a, lda: lda, transposeA: transposeA, b: b,
+                         c: c, ldc: ldc, accumulate: accumulate, kernel: kernel)
+        }
+    }
+
+    /// `blocks` whole blocks in at most `parts` nearly equal, non-empty runs.
+    static func split(blocks: Int, into parts: Int) -> [Range<Int>] {
+        let count = max(1, min(parts, blocks))
+        return (0..<count).map { part in blocks * part / count ..< blocks * (part + 1) / count }
+    }
+
+    /// C[rows, columns] (+)= op(A)[rows, :] · op(B)[:, columns] through packed panels and slivers.
+    private static func packedBlocks(
+        k: Int, rows: Range<Int>, columns: Range<Int>,
+        a: UnsafePointer<Float>, lda: Int, transposeA: Bool, b: BOperand,
+        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, kernel: CPUKernel
+    ) {
+        let mr = kernel.tileRows, nr = kernel.tileColumns, isa = kernel.isa
+        var blocking = Blocking(kernel: kernel)
+        if case .packed(let matrix) = b { blocking.depthBlock = matrix.depthBlock }
+        let aBuffer = AlignedBuffer(count: blocking.rowBlock * blocking.depthBlock)
+        let bBuffer = AlignedBuffer(count: { if case .matrix = b { blocking.depthBlock * blocking.columnBlock } else { 0 } }())
+        defer { aBuffer.free(); bBuffer.free() }
+
+        for jc in stride(from: columns.lowerBound, to: columns.upperBound, by: blocking.columnBlock) {
+            let nc = min(blocking.columnBlock, columns.upperBound - jc)
+            for pc in stride(from: 0, to: k, by: blocking.depthBlock) {
+                let kc = min(blocking.depthBlock, k - pc)
+                let panels: UnsafePointer<Float>
+                switch b {
+                case .matrix(let pointer, let ldb, let transposed):
+                    packPanels(pointer, ldb: ldb, transposed: transposed, depth: pc..<(pc + kc),
+                               columns: jc..<(jc + nc), width: nr, into: bBuffer.pointer)
+                    panels = UnsafePointer(bBuffer.pointer)
+                case .packed(let matrix):
+                    panels = matrix.panels(depthStart: pc, column: jc)
+                }
+                for ic in stride(from: rows.lowerBound, to: rows.upperBound, by: blocking.rowBlock) {
+                    let mc = min(blocking.rowBlock, rows.upperBound - ic)
+                    packSlivers(a, lda: lda, transposed: transposeA, rows: ic..<(ic + mc), depth: pc..<(pc + kc),
+                                height: mr, into: aBuffer.pointer)
+                    let add: Int32 = accumulate || pc > 0 ? 1 : 0
+                    for jr in stride(from: 0, to: nc, by: nr) {
+                        for ir in stride(from: 0, to: mc, by: mr) {
+                            recur_gemm_tile(isa, kc, aBuffer.pointer + ir * kc, panels + jr * kc,
+                                            c + (ic + ir) * ldc + jc + jr, ldc, add, min(mr, mc - ir), min(nr, nc - jr))
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// C[0..<m, columns] (+)= op(A) · op(B)[:, columns] for a few rows of A, streaming B.
+    private static func vectorRows(
+        m: Int, k: Int, columns: Range<Int>,
+        a: UnsafePointer<Float>, lda: Int, transposeA: Bool, b: BOperand,
+        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, kernel: CPUKernel
+    ) {
+        let width = columns.count, j0 = columns.lowerBound, isa = kernel.isa
+        let row = AlignedBuffer(count: transposeA ? k : 0)
+        defer { row.free() }
+        for i in 0..<m {
+            let x: UnsafePointer<Float>
+            if transposeA {
+                for p in 0..<k { row.pointer[p] = a[p * lda + i] }
+                x = UnsafePointer(row.pointer)
+            } else {
+                x = a + i * lda
+            }
+            let y = c + i * ldc + j0
+            let add: Int32 = accumulate ? 1 : 0
+            switch b {
+            case .matrix(let pointer, let ldb, false):
+                recur_gemv_rows(isa, k, width, x, pointer + j0, ldb, y, add)
+            case .matrix(let pointer, let ldb, true):
+                recur_gemv_dots(isa, k, width, x, pointer + j0 * ldb, ldb, y, add)
+            case .packed(let matrix):
+                for pc in stride(from: 0, to: k, by: matrix.depthBlock) {
+                    let kc = min(matrix.depthBlock, k - pc)
+                    recur_gemv_packed(isa, kc, width, x + pc, matrix.panels(depthStart: pc, column: j0), y,
+                                      accumulate || pc > 0 ? 1 : 0)
+                }
+            }
+        }
+    }
+
+    /// Copies op(A)[rows, depth] into slivers `height` rows tall: element (i, p) of sliver s goes to
+    /// `out[s·height·kc + p·height + i]`, rows past the end of A are zero.
+    static func packSlivers(
+        _ a: UnsafePointer<Float>, lda: Int, transposed: Bool, rows: Range<Int>, depth: Range<Int>,
+        height: Int, into out: UnsafeMutablePointer<Float>
+    ) {
+        let kc = depth.count
+        for s in stride(from: 0, to: rows.count, by: height) {
+            let sliver = out + s * kc
+            let filled = min(height, rows.count - s)
+            let first = rows.lowerBound + s
+            if transposed {
+                for p in 0..<kc {
+                    let source = a + (depth.lowerBound + p) * lda + first
+                    let target = sliver + p * height
+                    target.update(from: source, count: filled)
+                    if filled < height { (target + filled).update(repeating: 0, count: height - filled) }
+                }
+            } else {
+                for i in 0..<filled {
+                    let source = a + (first + i) * lda + depth.lowerBound
+                    for p in 0..<kc { sliver[p * height + i] = source[p] }
+                }
+                for i in filled..<height {
+                    for p in 0..<kc { sliver[p * height + i] = 0 }
+                }
+            }
+        }
+    }
+
+    /// Copies op(B)[depth, columns] into panels `width` columns wide: element (p, j) of panel s goes to
+    /// `out[s·width·kc + p·width + j]`, columns past the end of B are zero.
+    static func packPanels(
+        _ b: UnsafePointer<Float>, ldb: Int, transposed: Bool, depth: Range<Int>, columns: Range<Int>,
+        width: Int, into out: UnsafeMutablePointer<Float>
+    ) {
+        let kc = depth.count
+        for s in stride(from: 0, to: columns.count, by: width) {
+            let panel = out + s * kc
+            let filled = min(width, columns.count - s)
+            let first = columns.lowerBound + s
+            if transposed {
+                for j in 0..<filled {
+                    let source = b + (first + j) * ldb + depth.lowerBound
+                    for p in 0..<kc { panel[p * width + j] = source[p] }
+                }
+                for j in filled..<width {
+                    for p in 0..<kc { panel[p * width + j] = 0 }
+                }
+            } else {
+                for p in 0..<kc {
+                    let target = panel + p * width
+                    target.update(from: b + (depth.lowerBound + p) * ldb + first, count: filled)
+                    if filled < width { (target + filled).update(repeating: 0, count: width - filled) }
+                }
+            }
+        }
+    }
+}
+
+/// Floats on a 64-byte boundary, so that no 512-bit load of a packed panel straddles two cache lines.
+struct AlignedBuffer {
+    let pointer: UnsafeMutablePointer<Float>
+
+    init(count: Int) {
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(1, count) * MemoryLayout<Float>.stride, alignment: 64)
+        pointer = raw.bindMemory(to: Float.self, capacity: max(1, count))
+    }
+
+    func free() { UnsafeMutableRawPointer(pointer).deallocate() }
+}

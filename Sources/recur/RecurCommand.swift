@@ -1,0 +1,11 @@
+import ArgumentParser
+import Recur
+
+@main
+struct RecurCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "recur",
+        abstract: "Recurrent sequence models (RNN, GRU, LSTM) in Swift.",
+        subcommands: [DemoCommand.self, BenchCommand.self]
+    )
+}

@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+
+@Suite("recur command line", .serialized)
+struct CommandLineTests {
+    @Test("recur demo names the kernel and reports speeds")
+    func demo() throws {
+        let output = try RecurBinary.run(["demo"])
+        #expect(output.status == 0, "stderr: \(output.standardError)")
+        #expect(output.standardOutput.contains("CPU kernel: "))
+        #expect(output.standardOutput.contains("GFLOP/s"))
+    }
+
+    @Test("recur bench gemm --json prints one object per line with the documented keys")
+    func benchJSON() throws {
+        let output = try RecurBinary.run(["bench", "gemm", "--m", "7", "--n", "33", "--k", "5", "--threads", "2",
+                                          "--transpose-b", "--window", "0.01", "--repeats", "1", "--json"])
+        guard RecurBinary.isReleaseBuild else {
+            #expect(output.status != 0 && output.standardError.contains("release"))
+            return
+        }
+        #expect(output.status == 0, "stderr: \(output.standardError)")
+        let lines = output.standardOutput.split(separator: "\n")
+        #expect(lines.count == 1)
+        let object = try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any]
+        #expect(object?["m"] as? Int == 7 && object?["n"] as? Int == 33 && object?["k"] as? Int == 5)
+        #expect(object?["transA"] as? Bool == false && object?["transB"] as? Bool == true)
+        #expect(object?["threads"] as? Int == 2)
+        #expect((object?["gflops"] as? Double ?? 0) > 0)
+    }
+
+    @Test("RECUR_KERNEL=portable forces the portable kernel; an unknown name is reported and ignored")
+    func kernelEnvironment() throws {
+        let forced = try RecurBinary.run(["demo"], environment: ["RECUR_KERNEL": "portable"])
+        #expect(forced.status == 0 && forced.standardOutput.contains("CPU kernel: portable"))
+        let unknown = try RecurBinary.run(["demo"], environment: ["RECUR_KERNEL": "sse9"])
+        #expect(unknown.status == 0 && unknown.standardError.contains("RECUR_KERNEL=sse9"))
+    }
+
+    @Test("Wrong flag values exit non-zero with a message naming the option",
+          arguments: [
+              (["bench", "gemm", "--threads", "0"], "--threads"),
+              (["bench", "gemm", "--m", "0"], "--m"),
+              (["bench", "gemm", "--kernel", "sse9"], "--kernel"),
+              (["bench", "gemm", "--window", "-1"], "--window"),
+              (["bench", "gemm", "--k", "many"], "--k"),
+              (["no-such-command"], "no-such-command"),
+          ])
+    func badFlags(arguments: [String], option: String) throws {
+        let output = try RecurBinary.run(arguments)
+        #expect(output.status != 0)
+        #expect(output.standardError.contains(option), "stderr: \(output.standardError)")
+        #expect(!output.standardError.contains("Fatal error") && !output.standardError.contains("crashed"))
+    }
+}

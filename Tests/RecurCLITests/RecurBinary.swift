@@ -1,0 +1,48 @@
+import Foundation
+import Testing
+
+/// Runs the built `recur` executable, as a user would, and captures what it prints.
+struct RecurBinary {
+    struct Output {
+        var status: Int32
+        var standardOutput: String
+        var standardError: String
+    }
+
+    /// The `recur` built beside the test bundle (the test target depends on it, so it is built first).
+    static let url: URL = {
+        var candidates: [URL] = []
+        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
+            candidates.append(bundle.bundleURL.deletingLastPathComponent())
+        }
+        candidates.append(URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
+        candidates.append(URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent())
+        for directory in candidates {
+            let binary = directory.appendingPathComponent("recur")
+            if FileManager.default.isExecutableFile(atPath: binary.path) { return binary }
+        }
+        fatalError("recur executable not found beside the tests in \(candidates.map(\.path))")
+    }()
+
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Output {
+        let process = Process()
+        process.executableURL = url
+        process.arguments = arguments
+        var merged = ProcessInfo.processInfo.environment
+        merged.merge(environment) { $1 }
+        process.environment = merged
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Output(status: process.terminationStatus,
+                      standardOutput: String(decoding: outData, as: UTF8.self),
+                      standardError: String(decoding: errData, as: UTF8.self))
+    }
+
+    /// Whether the binary was built with optimization (benchmarks refuse debug builds).
+    static var isReleaseBuild: Bool { url.path.contains("/release/") }
+}

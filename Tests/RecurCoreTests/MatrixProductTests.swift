@@ -1,0 +1,145 @@
+import Testing
+@testable import RecurCore
+
+/// One product to check: sizes, operand forms and storage padding (leading dimensions past the row).
+struct ProductCase: CustomTestStringConvertible, Sendable {
+    var m: Int, n: Int, k: Int
+    var transposeA = false, transposeB = false, accumulate = false
+    var padding = 0
+    var testDescription: String {
+        "M=\(m) N=\(n) K=\(k)\(transposeA ? " Aᵀ" : "")\(transposeB ? " Bᵀ" : "")\(accumulate ? " +=" : "")\(padding > 0 ? " ld+\(padding)" : "")"
+    }
+}
+
+/// Odd sizes (1, 7, 33, 129), sizes that cross the depth block (256) and several panels, a thin
+/// one- and two-row product (the matrix–vector path), in every transpose/accumulate form.
+let productCases: [ProductCase] = {
+    let sizes: [(Int, Int, Int)] = [
+        (1, 1, 1), (1, 7, 33), (7, 33, 1), (33, 129, 7), (129, 33, 129), (7, 7, 7), (2, 129, 33),
+        (1, 300, 520), (2, 45, 260), (64, 300, 260), (129, 129, 129), (300, 40, 520), (13, 1, 300),
+    ]
+    var cases: [ProductCase] = []
+    for (index, (m, n, k)) in sizes.enumerated() {
+        for form in 0..<8 {
+            cases.append(ProductCase(m: m, n: n, k: k, transposeA: form & 1 != 0, transposeB: form & 2 != 0,
+                                     accumulate: form & 4 != 0, padding: (index + form) % 3 == 0 ? 3 : 0))
+        }
+    }
+    return cases
+}()
+
+/// Runs `product` and the naive twin on the same operands; returns (fast, naive, scale), where scale
+/// is Σ_p |op(A)[i,p]|·|op(B)[p,j]| per element (the size a rounding error is measured against).
+func compareWithNaive(
+    _ c: ProductCase, seed: UInt64,
+    product: (UnsafePointer<Float>, Int, UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>, Int) -> Void
+) -> (fast: [Float], naive: [Float], scale: [Float]) {
+    let aRows = c.transposeA ? c.k : c.m, aColumns = c.transposeA ? c.m : c.k
+    let bRows = c.transposeB ? c.n : c.k, bColumns = c.transposeB ? c.k : c.n
+    let lda = max(1, aColumns + c.padding), ldb = max(1, bColumns + c.padding), ldc = max(1, c.n + c.padding)
+    let a = randomScalars(aRows * lda, seed: seed)
+    let b = randomScalars(bRows * ldb, seed: seed + 1)
+    let c0 = randomScalars(c.m * ldc, seed: seed + 2)
+    var fast = c0, naive = c0
+    var scale = [Float](repeating: 0, count: c.m * ldc)
+    let absA = a.map(abs), absB = b.map(abs)
+    product(a, lda, b, ldb, &fast, ldc)
+    MatrixProduct.naive(m: c.m, n: c.n, k: c.k, a: a, lda: lda, transposeA: c.transposeA, b: b, ldb: ldb,
+                        transposeB: c.transposeB, c: &naive, ldc: ldc, accumulate: c.accumulate)
+    MatrixProduct.naive(m: c.m, n: c.n, k: c.k, a: absA, lda: lda, transposeA: c.transposeA, b: absB, ldb: ldb,
+                        transposeB: c.transposeB, c: &scale, ldc: ldc)
+    if c.accumulate { scale = zip(scale, c0).map { $0 + abs($1) } }
+    // Elements outside the M×N block (the padding of C) must be untouched: compare them exactly.
+    scale = scale.map { max($0, 1) }
+    return (fast, naive, scale)
+}
+
+@Suite("Matrix products")
+struct MatrixProductTests {
+    @Test("Every kernel agrees with the naive product", arguments: CPUKernel.supported, productCases)
+    func agreesWithNaive(kernel: CPUKernel, product: ProductCase) {
+        for threads in [1, 2] {
+            let settings = ComputeSettings(kernel: kernel, threadCount: threads)
+            let result = compareWithNaive(product, seed: UInt64(product.m * 1000 + product.n + product.k)) { a, lda, b, ldb, c, ldc in
+                MatrixProduct.multiply(m: product.m, n: product.n, k: product.k,
+                                       a: a, lda: lda, transposeA: product.transposeA,
+                                       b: b, ldb: ldb, transposeB: product.transposeB,
+                                       c: c, ldc: ldc, accumulate: product.accumulate, settings: settings)
+            }
+            expectClose(result.fast, result.naive, scale: result.scale, tolerance: 1e-5, "\(kernel), \(threads) threads")
+        }
+    }
+
+    @Test("A packed B gives the same product", arguments: CPUKernel.supported, productCases.filter { !$0.transposeA || $0.m < 100 })
+    func packedAgreesWithNaive(kernel: CPUKernel, product: ProductCase) {
+        let settings = ComputeSettings(kernel: kernel, threadCount: 2)
+        let result = compareWithNaive(product, seed: UInt64(product.k * 7 + product.n)) { a, lda, b, ldb, c, ldc in
+            let packed = PackedMatrix(b, rows: product.k, columns: product.n, ldb: ldb,
+                                      transposed: product.transposeB, kernel: kernel)
+            MatrixProduct.multiply(m: product.m, a: a, lda: lda, transposeA: product.transposeA, packed: packed,
+                                   c: c, ldc: ldc, accumulate: product.accumulate, settings: settings)
+        }
+        expectClose(result.fast, result.naive, scale: result.scale, tolerance: 1e-5, "\(kernel) packed")
+    }
+
+    @Test("Large products split across threads match one thread")
+    func threadSplits() {
+        // Shapes that split by columns (wide), by rows (tall) and the matrix–vector path.
+        for (m, n, k) in [(64, 2048, 300), (1000, 40, 200), (1, 4000, 300), (600, 600, 64)] {
+            let a = Tensor(shape: [m, k], scalars: randomScalars(m * k, seed: 5))
+            let b = Tensor(shape: [k, n], scalars: randomScalars(k * n, seed: 6))
+            for kernel in CPUKernel.supported {
+                let one = Tensor.matmul(a, b, settings: .init(kernel: kernel, threadCount: 1))
+                let two = Tensor.matmul(a, b, settings: .init(kernel: kernel, threadCount: 2))
+                let three = Tensor.matmul(a, b, settings: .init(kernel: kernel, threadCount: 3))
+                #expect(one == two && one == three, "M=\(m) N=\(n) K=\(k) \(kernel): thread counts disagree")
+            }
+        }
+    }
+
+    @Test("K = 0 clears C, or leaves it when accumulating; empty M or N does nothing")
+    func emptyProducts() {
+        let a: [Float] = [1], b: [Float] = [1]
+        var c: [Float] = [5, 6, 7, 8]
+        MatrixProduct.multiply(m: 2, n: 2, k: 0, a: a, lda: 1, b: b, ldb: 2, c: &c, ldc: 2, accumulate: true)
+        #expect(c == [5, 6, 7, 8])
+        MatrixProduct.multiply(m: 2, n: 2, k: 0, a: a, lda: 1, b: b, ldb: 2, c: &c, ldc: 2)
+        #expect(c == [0, 0, 0, 0])
+        c = [9]
+        MatrixProduct.multiply(m: 0, n: 1, k: 3, a: a, lda: 3, b: b, ldb: 1, c: &c, ldc: 1)
+        #expect(c == [9])
+    }
+
+    @Test("Tensor matmul flattens leading axes: [T, B, D]·[D, G] is [T, B, G]")
+    func tensorMatmul() {
+        var generator = SeededGenerator(seed: 3)
+        let x = Tensor.uniform([3, 2, 4], in: -1...1, using: &generator)
+        let w = Tensor.uniform([4, 5], in: -1...1, using: &generator)
+        let y = Tensor.matmul(x, w)
+        #expect(y.shape == [3, 2, 5])
+        for t in 0..<3 {
+            let step = Tensor.matmul(x[t], w)
+            expectClose(y[t].scalars, step.scalars, tolerance: 1e-6)
+        }
+        // Element (1, 0, 2) by hand.
+        var expected: Float = 0
+        for d in 0..<4 { expected += x[element: 1, 0, d] * w[element: d, 2] }
+        #expect(abs(y[element: 1, 0, 2] - expected) < 1e-5)
+        // Transposed forms: (xᵀ)ᵀ·w = x·w for a 2-D x.
+        let x2 = x.reshaped([6, 4])
+        let xT = Tensor(shape: [4, 6]) { i in x2[element: i % 6, i / 6] }
+        expectClose(Tensor.matmul(xT, w, transposeA: true).scalars, y.scalars, tolerance: 1e-6)
+        let wT = Tensor(shape: [5, 4]) { i in w[element: i % 4, i / 4] }
+        expectClose(Tensor.matmul(x, wT, transposeB: true).scalars, y.scalars, tolerance: 1e-6)
+        expectClose(Tensor.matmul(x, PackedMatrix(w)).scalars, y.scalars, tolerance: 1e-6)
+    }
+
+    @Test("A shape mismatch stops with a message naming both shapes")
+    func shapeMismatch() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = Tensor.matmul(Tensor.zeros([2, 3]), Tensor.zeros([4, 5]))
+        }
+        let message = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(message.contains("[2, 3]") && message.contains("[4, 5]"), "message was: \(message)")
+    }
+}
