@@ -142,8 +142,12 @@ public enum MatrixProduct {
         let mr = kernel.tileRows, nr = kernel.tileColumns, isa = kernel.isa
         var blocking = Blocking(kernel: kernel)
         if case .packed(let matrix) = b { blocking.depthBlock = matrix.depthBlock }
-        let aBuffer = AlignedBuffer(count: blocking.rowBlock * blocking.depthBlock)
-        let bBuffer = AlignedBuffer(count: { if case .matrix = b { blocking.depthBlock * blocking.columnBlock } else { 0 } }())
+        // Buffers no larger than this call's blocks: small products allocate little.
+        let depth = min(blocking.depthBlock, k)
+        let rowsPacked = min(blocking.rowBlock, (rows.count + mr - 1) / mr * mr)
+        let columnsPacked = min(blocking.columnBlock, (columns.count + nr - 1) / nr * nr)
+        let aBuffer = AlignedBuffer(count: rowsPacked * depth)
+        let bBuffer = AlignedBuffer(count: { if case .matrix = b { depth * columnsPacked } else { 0 } }())
         defer { aBuffer.free(); bBuffer.free() }
 
         for jc in stride(from: columns.lowerBound, to: columns.upperBound, by: blocking.columnBlock) {
@@ -241,31 +245,12 @@ public enum MatrixProduct {
 
     /// Copies op(B)[depth, columns] into panels `width` columns wide: element (p, j) of panel s goes to
     /// `out[s·width·kc + p·width + j]`, columns past the end of B are zero.
+    /// This is `packSlivers` of op(B)ᵀ: its rows are B's columns, and transposing flips how B is stored.
     static func packPanels(
         _ b: UnsafePointer<Float>, ldb: Int, transposed: Bool, depth: Range<Int>, columns: Range<Int>,
         width: Int, into out: UnsafeMutablePointer<Float>
     ) {
-        let kc = depth.count
-        for s in stride(from: 0, to: columns.count, by: width) {
-            let panel = out + s * kc
-            let filled = min(width, columns.count - s)
-            let first = columns.lowerBound + s
-            if transposed {
-                for j in 0..<filled {
-                    let source = b + (first + j) * ldb + depth.lowerBound
-                    for p in 0..<kc { panel[p * width + j] = source[p] }
-                }
-                for j in filled..<width {
-                    for p in 0..<kc { panel[p * width + j] = 0 }
-                }
-            } else {
-                for p in 0..<kc {
-                    let target = panel + p * width
-                    target.update(from: b + (depth.lowerBound + p) * ldb + first, count: filled)
-                    if filled < width { (target + filled).update(repeating: 0, count: width - filled) }
-                }
-            }
-        }
+        packSlivers(b, lda: ldb, transposed: !transposed, rows: columns, depth: depth, height: width, into: out)
     }
 }
 
