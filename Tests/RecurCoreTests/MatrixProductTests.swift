@@ -132,6 +132,10 @@ struct MatrixProductTests {
         let wT = Tensor(shape: [5, 4]) { i in w[element: i % 4, i / 4] }
         expectClose(Tensor.matmul(x, wT, transposeB: true).scalars, y.scalars, tolerance: 1e-6)
         expectClose(Tensor.matmul(x, PackedMatrix(w)).scalars, y.scalars, tolerance: 1e-6)
+        // K = 0: the product is all zeros of the right shape, packed or not.
+        let empty = Tensor.zeros([3, 0]), noRows = Tensor.zeros([0, 4])
+        #expect(Tensor.matmul(empty, noRows) == Tensor.zeros([3, 4]))
+        #expect(Tensor.matmul(empty, PackedMatrix(noRows)) == Tensor.zeros([3, 4]))
     }
 
     @Test("A shape mismatch stops with a message naming both shapes")

@@ -53,6 +53,12 @@ struct SeededGeneratorTests {
         var resumed = SeededGenerator(state: generator.state)!
         #expect((0..<5).map { _ in generator.next() } == (0..<5).map { _ in resumed.next() })
         #expect(SeededGenerator(state: [0, 0, 0, 0]) == nil)
+        let saved = try! JSONEncoder().encode(generator)
+        var decoded = try! JSONDecoder().decode(SeededGenerator.self, from: saved)
+        #expect(decoded.next() == generator.next())
+        #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode(SeededGenerator.self, from: Data(#"{"state":[0,0,0,0]}"#.utf8))
+        }
         #expect(SeededGenerator(state: [1, 2]) == nil)
     }
 }

@@ -78,7 +78,7 @@ struct TensorTests {
         }
         #expect(x.sigmoid().min() > 0 && x.relu().min() == 0)
         expectClose(x.exp().scalars, x.scalars.map { Float(Foundation.exp(Double($0))) },
-                    scale: x.scalars.map { Float(Foundation.exp(Double($0))) }, tolerance: 3e-7)
+                    scale: x.scalars.map { Float(Foundation.exp(Double($0))) }, tolerance: Double(Activation.maximumError))
     }
 
     @Test("Mismatched shapes stop with a message naming both")

@@ -9,16 +9,19 @@ import CRecurKernels
 ///
 /// Each derivative is written in terms of the output y, which is what a forward pass keeps.
 /// sigmoid, tanh and exp run in the C kernels with a vectorized exp (2^n · e^r, |r| ≤ ln2/2,
-/// series to r^7); their largest absolute error against Foundation's Double results is below
-/// 1e-6 (measured over [−20, 20] and checked in the tests, see `Activation.documentedMaximumError`).
+/// series to r^7). Largest error against Foundation's Double results, measured on every kernel over
+/// [−20, 20] in steps of 1e-4 (exp: [−87, 88] in steps of 1e-3): sigmoid 8.9e-8 and tanh 8.1e-8
+/// absolute, exp 9.4e-8 relative — about the rounding of a Float near 1. The tests hold all three
+/// to `Activation.maximumError` (2e-7), well inside the 1e-6 that recurrent cells need.
 public enum Activation: String, CaseIterable, Sendable, Codable {
     case identity
     case sigmoid
     case tanh
     case relu
 
-    /// Largest absolute error of the vectorized sigmoid and tanh against Double math that the tests allow.
-    public static let documentedMaximumError: Float = 1e-6
+    /// Largest error the tests allow for the vectorized sigmoid and tanh (absolute) and exp (relative)
+    /// against Foundation's Double results.
+    public static let maximumError: Float = 2e-7
 
     /// y = f(x) for `count` elements; `y` may be `x`.
     public func apply(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int,

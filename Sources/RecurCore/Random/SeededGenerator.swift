@@ -23,6 +23,16 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable, Equatable, Codab
         self.state = state
     }
 
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let words = try container.decode([UInt64].self, forKey: .state)
+        guard let restored = SeededGenerator(state: words) else {
+            throw DecodingError.dataCorruptedError(forKey: .state, in: container,
+                debugDescription: "a generator state is four words, not all zero; got \(words)")
+        }
+        self = restored
+    }
+
     /// The next 64 random bits.
     public mutating func next() -> UInt64 {
         let result = rotateLeft(state[1] &* 5, 7) &* 9

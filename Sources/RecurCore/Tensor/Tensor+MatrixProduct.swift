@@ -22,7 +22,7 @@ extension Tensor {
         require(a.rank >= 1 && a.shape[a.rank - 1] == b.rows,
                      "matmul shapes do not match: a is \(a.shape), packed b is \(b.rows)×\(b.columns)")
         var c = Tensor(shape: Array(a.shape.dropLast()) + [b.columns])
-        let m = a.count / Swift.max(1, b.rows)
+        let m = a.shape.dropLast().reduce(1, *)
         c.withUnsafeMutableBufferPointer { cp in
             a.withUnsafeBufferPointer { ap in
                 MatrixProduct.multiply(m: m, a: ap.baseAddress!, lda: Swift.max(1, b.rows), packed: b,
