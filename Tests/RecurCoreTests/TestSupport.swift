@@ -37,3 +37,9 @@ func randomScalars(_ count: Int, seed: UInt64) -> [Float] {
     var generator = SeededGenerator(seed: seed)
     return (0..<count).map { _ in 2 * generator.nextUnitFloat() - 1 }
 }
+
+/// A pointer handed to concurrent test tasks that touch disjoint parts of what it points to.
+struct UncheckedSendable<Value>: @unchecked Sendable {
+    var value: Value
+    init(_ value: Value) { self.value = value }
+}

@@ -2,13 +2,6 @@ import CRecurKernels
 import Foundation
 import Synchronization
 
-/// A value that is handed to worker threads which touch disjoint parts of it.
-/// The callers of `parallelFor` guarantee that the parts do not overlap.
-struct UncheckedSendable<Value>: @unchecked Sendable {
-    var value: Value
-    init(_ value: Value) { self.value = value }
-}
-
 /// Runs `body(0) … body(count − 1)` at once, `body(0)` on the calling thread and the rest on Recur's
 /// worker threads; returns when all have finished. With `count == 1`, or when another parallel region
 /// is already running (a nested or concurrent call), the calls run one after another on this thread.
