@@ -74,7 +74,7 @@ public enum Softmax {
         }
     }
 
-    /// y[r, :] = log softmax(x[r, :]); `y` may be `x`. Uses `scratch` of `width` floats.
+    /// y[r, :] = log softmax(x[r, :]); `y` may be `x`. Allocates one row of scratch per call.
     public static func logForward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, width: Int,
                                   kernel: CPUKernel = ComputeSettings.current.kernel) {
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, width))

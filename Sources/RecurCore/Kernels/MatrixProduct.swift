@@ -186,11 +186,12 @@ public enum MatrixProduct {
         c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, kernel: CPUKernel
     ) {
         let width = columns.count, j0 = columns.lowerBound, isa = kernel.isa
-        let row = AlignedBuffer(count: transposeA ? k : 0)
-        defer { row.free() }
+        // Only a transposed A needs its row gathered; otherwise nothing is allocated per call.
+        let row = transposeA ? AlignedBuffer(count: k) : nil
+        defer { row?.free() }
         for i in 0..<m {
             let x: UnsafePointer<Float>
-            if transposeA {
+            if let row {
                 for p in 0..<k { row.pointer[p] = a[p * lda + i] }
                 x = UnsafePointer(row.pointer)
             } else {

@@ -1,13 +1,7 @@
 extension Tensor {
     /// f applied to every element.
     public func applying(_ activation: Activation, settings: ComputeSettings = .current) -> Tensor {
-        var y = Tensor(shape: shape)
-        withUnsafeBufferPointer { x in
-            y.withUnsafeMutableBufferPointer { yp in
-                activation.apply(x.baseAddress!, yp.baseAddress!, count: count, kernel: settings.kernel)
-            }
-        }
-        return y
+        elementwise { x, y, count in activation.apply(x, y, count: count, kernel: settings.kernel) }
     }
 
     public func sigmoid() -> Tensor { applying(.sigmoid) }
@@ -16,13 +10,7 @@ extension Tensor {
 
     /// e^x for every element (vectorized; inputs are clamped to [−87, 88]).
     public func exp(settings: ComputeSettings = .current) -> Tensor {
-        var y = Tensor(shape: shape)
-        withUnsafeBufferPointer { x in
-            y.withUnsafeMutableBufferPointer { yp in
-                Activation.exp(x.baseAddress!, yp.baseAddress!, count: count, kernel: settings.kernel)
-            }
-        }
-        return y
+        elementwise { x, y, count in Activation.exp(x, y, count: count, kernel: settings.kernel) }
     }
 
     /// Softmax over the last axis.
@@ -62,6 +50,15 @@ extension Tensor {
         rowwiseBackward(outputGradient) { y, dy, dx, rows, width in
             Softmax.logBackward(output: y, outputGradient: dy, inputGradient: dx, rows: rows, width: width)
         }
+    }
+
+    /// A tensor of the same shape whose elements `body(x, y, count)` writes from this one's.
+    private func elementwise(_ body: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void) -> Tensor {
+        var y = Tensor(shape: shape)
+        withUnsafeBufferPointer { x in
+            y.withUnsafeMutableBufferPointer { yp in body(x.baseAddress!, yp.baseAddress!, count) }
+        }
+        return y
     }
 
     private func rowwise(_ body: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Int) -> Void) -> Tensor {
