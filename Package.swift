@@ -19,7 +19,8 @@ let package = Package(
 
         // MARK: - Library
         .target(name: "RecurCore", dependencies: ["CRecurKernels"]),
-        .target(name: "Recur", dependencies: ["RecurCore"]),
+        .target(name: "RecurLayers", dependencies: ["RecurCore"]),
+        .target(name: "Recur", dependencies: ["RecurCore", "RecurLayers"]),
 
         // MARK: - Command-line tool
         .executableTarget(
@@ -32,6 +33,7 @@ let package = Package(
 
         // MARK: - Tests
         .testTarget(name: "RecurCoreTests", dependencies: ["RecurCore"], exclude: ["Fixtures"]),
+        .testTarget(name: "RecurLayersTests", dependencies: ["RecurLayers"], exclude: ["Fixtures"]),
         .testTarget(name: "RecurCLITests", dependencies: ["recur"]),
     ]
 )

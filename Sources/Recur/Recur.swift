@@ -1,2 +1,3 @@
-// `import Recur` gives a user everything: tensors, kernels and (as they land) layers, training and models.
+// `import Recur` gives a user everything: tensors, kernels, recurrent layers and (as they land) training and models.
 @_exported import RecurCore
+@_exported import RecurLayers

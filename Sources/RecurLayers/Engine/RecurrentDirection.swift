@@ -1,0 +1,294 @@
+import RecurCore
+
+/// W_ih [G, D], W_hh [G, H], b_ih [G], b_hh [G] of one layer and direction, in PyTorch's layout and gate order.
+struct DirectionWeights<S: RecurrentScalar> {
+    let inputWeight: UnsafePointer<S>
+    let hiddenWeight: UnsafePointer<S>
+    let inputBias: UnsafePointer<S>
+    let hiddenBias: UnsafePointer<S>
+}
+
+extension DirectionWeights {
+    /// Groups pointers to (weight_ih, weight_hh, bias_ih, bias_hh, weight_ih, …) by layer and direction.
+    static func grouping(_ pointers: [UnsafePointer<S>]) -> [DirectionWeights] {
+        stride(from: 0, to: pointers.count, by: 4).map { i in
+            DirectionWeights(inputWeight: pointers[i], hiddenWeight: pointers[i + 1], inputBias: pointers[i + 2],
+                             hiddenBias: pointers[i + 3])
+        }
+    }
+}
+
+/// One layer and direction's weights prepared for the products of a forward pass.
+struct PreparedDirection<S: RecurrentScalar> {
+    /// op(B) = W_ihᵀ, [D, G].
+    let input: S.PreparedMatrix
+    /// op(B) = W_hhᵀ, [H, G] (course GRU: [H, 2H] and [H, H]).
+    let recurrent: [S.PreparedMatrix]
+}
+
+/// Where the gradients of one layer and direction's weights are added up; same shapes as `DirectionWeights`.
+struct DirectionWeightGradients<S: RecurrentScalar> {
+    let inputWeight: UnsafeMutablePointer<S>
+    let hiddenWeight: UnsafeMutablePointer<S>
+    let inputBias: UnsafeMutablePointer<S>
+    let hiddenBias: UnsafeMutablePointer<S>
+
+    /// Groups pointers in parameter order by layer and direction, as `DirectionWeights.grouping`.
+    static func grouping(_ pointers: [UnsafeMutablePointer<S>]) -> [DirectionWeightGradients] {
+        stride(from: 0, to: pointers.count, by: 4).map { i in
+            DirectionWeightGradients(inputWeight: pointers[i], hiddenWeight: pointers[i + 1], inputBias: pointers[i + 2],
+                                     hiddenBias: pointers[i + 3])
+        }
+    }
+}
+
+/// One layer run in one direction over a packed batch (see `SequenceBatch`), forward and backward through time.
+///
+/// Time-independent work is hoisted out of the loop: the input projection x·W_ihᵀ of every step is one matrix
+/// product before it, and dW_ih, dW_hh, the biases' gradients and dx are one product each after the backward
+/// loop. Inside the loop each step multiplies only the n_t live rows of the state by W_hh, packed once per pass.
+///
+/// The reverse direction walks t = T−1 … 0; a sequence joins when t reaches its own last step, with its
+/// initial state, so it starts from its own end, not from the padding. The cell equations live in
+/// `RecurrentDirection+RNN.swift`, `+GRU.swift` and `+LSTM.swift`, each forward beside its backward.
+final class RecurrentDirection<S: RecurrentScalar> {
+    let configuration: RecurrentConfiguration
+    let batch: SequenceBatch
+    let reverse: Bool
+    /// D of this layer.
+    let inputSize: Int
+    /// H.
+    let hiddenSize: Int
+    /// G.
+    let gateWidth: Int
+    let keepsCache: Bool
+    let settings: ComputeSettings
+
+    /// [N, G]: first the projection W_ih x + biases, then, step by step, the activated gates.
+    let gates: ScalarBuffer<S>
+    /// [N, H]: h<t> of every live row.
+    let output: ScalarBuffer<S>
+    /// [B, H], rows in `batch.order`: the running state; after `forward`, each sequence's final state.
+    let hidden: ScalarBuffer<S>
+    /// [B, H], rows in `batch.order`: the LSTM's memory cell c (empty for other cells).
+    let memory: ScalarBuffer<S>
+
+    // What the backward pass reads (kept only with `keepsCache`), and the forward's per-step scratch.
+    /// [N, H]: the state each row started its step from, h<t-1>.
+    let previousHidden: ScalarBuffer<S>
+    /// [N, H] LSTM: c<t-1> of each row.
+    let previousMemory: ScalarBuffer<S>
+    /// [N, H] LSTM: tanh(c<t>) ([B, H] scratch without cache).
+    let memoryTanh: ScalarBuffer<S>
+    /// [N, G] PyTorch GRU: W_hh h<t-1> (+ b_hn in the n block) ([B, G] scratch without cache).
+    let hiddenGates: ScalarBuffer<S>
+    /// [N, H] course GRU: Γr * c<t-1> ([B, H] scratch without cache); [B, 2H] scratch for the gate product.
+    let resetHidden: ScalarBuffer<S>
+    let gateScratch: ScalarBuffer<S>
+
+    init(configuration: RecurrentConfiguration, layer: Int, reverse: Bool, batch: SequenceBatch,
+         keepsCache: Bool, settings: ComputeSettings) {
+        self.configuration = configuration
+        self.batch = batch
+        self.reverse = reverse
+        self.keepsCache = keepsCache
+        self.settings = settings
+        inputSize = configuration.inputSize(ofLayer: layer)
+        hiddenSize = configuration.hiddenSize
+        gateWidth = configuration.gateWidth
+        let rows = batch.rowCount, b = batch.batchSize, h = hiddenSize, g = gateWidth
+        let cell = configuration.cell, course = configuration.gruVariant == .course
+        gates = ScalarBuffer(count: rows * g)
+        output = ScalarBuffer(count: rows * h)
+        hidden = ScalarBuffer(count: b * h)
+        memory = ScalarBuffer(count: cell == .lstm ? b * h : 0)
+        let perStep = keepsCache ? rows : b
+        previousHidden = ScalarBuffer(count: keepsCache ? rows * h : 0)
+        previousMemory = ScalarBuffer(count: keepsCache && cell == .lstm ? rows * h : 0)
+        memoryTanh = ScalarBuffer(count: cell == .lstm ? perStep * h : 0)
+        hiddenGates = ScalarBuffer(count: cell == .gru && !course ? perStep * g : 0)
+        resetHidden = ScalarBuffer(count: cell == .gru && course ? perStep * h : 0)
+        gateScratch = ScalarBuffer(count: cell == .gru && course ? b * 2 * h : 0)
+    }
+
+    /// Row `r0` of a per-step buffer: its own row with a cache, the start of the scratch without.
+    func stepRows(_ buffer: ScalarBuffer<S>, _ r0: Int, width: Int) -> UnsafeMutablePointer<S> {
+        keepsCache ? buffer.pointer + r0 * width : buffer.pointer
+    }
+
+    /// Steps in the order the forward pass takes them.
+    var forwardSteps: [Int] { reverse ? Array((0..<batch.steps).reversed()) : Array(0..<batch.steps) }
+
+    // MARK: - Forward
+
+    /// Runs the layer over the whole batch.
+    /// - Parameters:
+    ///   - x: packed input, [N, D].
+    ///   - initialHidden: h<0> per sequence, [B, H] in `batch.order` (nil: zeros). `initialMemory` likewise (LSTM).
+    ///   - prepared: W_ihᵀ and W_hhᵀ prepared beforehand (by `prepare`), for passes of one step; nil: prepared here.
+    func forward(input x: UnsafePointer<S>, weights w: DirectionWeights<S>, prepared: PreparedDirection<S>? = nil,
+                 initialHidden: UnsafePointer<S>?, initialMemory: UnsafePointer<S>?) {
+        let rows = batch.rowCount, h = hiddenSize, g = gateWidth
+        // gates = x·W_ihᵀ + b for every step at once: [N, D]·[D, G].
+        if let prepared {
+            S.multiply(m: rows, a: x, lda: inputSize, prepared: prepared.input, c: gates.pointer, ldc: g,
+                       accumulate: false, settings: settings)
+        } else {
+            S.multiply(m: rows, n: g, k: inputSize, a: x, lda: inputSize, transposeA: false,
+                       b: w.inputWeight, ldb: inputSize, transposeB: true, c: gates.pointer, ldc: g,
+                       accumulate: false, settings: settings)
+        }
+        let bias = timeIndependentBias(w)
+        for row in 0..<rows {
+            let p = gates.pointer + row * g
+            for j in 0..<g { p[j] += bias[j] }
+        }
+        if let initialHidden { hidden.pointer.update(from: initialHidden, count: batch.batchSize * h) }
+        if let initialMemory, configuration.cell == .lstm {
+            memory.pointer.update(from: initialMemory, count: batch.batchSize * h)
+        }
+        let recurrent = prepared?.recurrent ?? Self.prepareRecurrent(configuration, w, settings: settings)
+        for t in forwardSteps {
+            let n = batch.activeCounts[t], r0 = batch.offsets[t]
+            if n == 0 { continue }
+            if keepsCache { (previousHidden.pointer + r0 * h).update(from: hidden.pointer, count: n * h) }
+            switch configuration.cell {
+            case .rnn: rnnForwardStep(rows: n, firstRow: r0, recurrent: recurrent)
+            case .lstm: lstmForwardStep(rows: n, firstRow: r0, recurrent: recurrent)
+            case .gru:
+                if configuration.gruVariant == .course {
+                    courseGRUForwardStep(rows: n, firstRow: r0, recurrent: recurrent)
+                } else {
+                    pytorchGRUForwardStep(rows: n, firstRow: r0, recurrent: recurrent, weights: w)
+                }
+            }
+            (output.pointer + r0 * h).update(from: hidden.pointer, count: n * h)
+        }
+    }
+
+    /// b_ih + b_hh, except that PyTorch's GRU keeps b_hn for inside r * (W_hn h + b_hn).
+    private func timeIndependentBias(_ w: DirectionWeights<S>) -> [S] {
+        let h = hiddenSize
+        return (0..<gateWidth).map { j in
+            let insideReset = configuration.cell == .gru && configuration.gruVariant == .pytorch && j >= 2 * h
+            return w.inputBias[j] + (insideReset ? 0 : w.hiddenBias[j])
+        }
+    }
+
+    /// W_ihᵀ and W_hhᵀ prepared for the forward products.
+    static func prepare(_ configuration: RecurrentConfiguration, layer: Int, _ w: DirectionWeights<S>,
+                        settings: ComputeSettings) -> PreparedDirection<S> {
+        let d = configuration.inputSize(ofLayer: layer)
+        return PreparedDirection(
+            input: S.prepare(w.inputWeight, rows: d, columns: configuration.gateWidth, ldb: d, transposed: true,
+                             settings: settings),
+            recurrent: prepareRecurrent(configuration, w, settings: settings))
+    }
+
+    /// op(B) = W_hhᵀ packed for h·W_hhᵀ; the course GRU packs its gate rows [Γr; Γu] and its candidate rows apart.
+    static func prepareRecurrent(_ configuration: RecurrentConfiguration, _ w: DirectionWeights<S>,
+                                 settings: ComputeSettings) -> [S.PreparedMatrix] {
+        let h = configuration.hiddenSize
+        if configuration.cell == .gru && configuration.gruVariant == .course {
+            return [S.prepare(w.hiddenWeight, rows: h, columns: 2 * h, ldb: h, transposed: true, settings: settings),
+                    S.prepare(w.hiddenWeight + 2 * h * h, rows: h, columns: h, ldb: h, transposed: true, settings: settings)]
+        }
+        return [S.prepare(w.hiddenWeight, rows: h, columns: configuration.gateWidth, ldb: h, transposed: true,
+                          settings: settings)]
+    }
+
+    // MARK: - Backward
+
+    /// Back-propagates through time and adds the weights' gradients to `gradients`.
+    /// - Parameters:
+    ///   - x: the packed input the forward pass read, [N, D].
+    ///   - outputGradient: dL/dh<t> from above, [N, H] (nil: none).
+    ///   - finalHiddenGradient, finalMemoryGradient: dL/d(final state), [B, H] in `batch.order` (nil: none).
+    ///   - inputGradient: dx is added here, [N, D].
+    /// - Returns: dL/dh<0> and (LSTM) dL/dc<0>, [B, H] in `batch.order`.
+    func backward(input x: UnsafePointer<S>, weights w: DirectionWeights<S>, gradients dw: DirectionWeightGradients<S>,
+                  outputGradient: UnsafePointer<S>?, finalHiddenGradient: UnsafePointer<S>?,
+                  finalMemoryGradient: UnsafePointer<S>?, inputGradient dx: UnsafeMutablePointer<S>)
+        -> (hidden: ScalarBuffer<S>, memory: ScalarBuffer<S>) {
+        require(keepsCache, "backward needs a forward pass that kept its cache")
+        let rows = batch.rowCount, b = batch.batchSize, h = hiddenSize, g = gateWidth
+        let cell = configuration.cell, course = configuration.gruVariant == .course
+        let dh = ScalarBuffer<S>(count: b * h)
+        let dc = ScalarBuffer<S>(count: cell == .lstm ? b * h : 0)
+        if let finalHiddenGradient { dh.pointer.update(from: finalHiddenGradient, count: b * h) }
+        if let finalMemoryGradient, cell == .lstm { dc.pointer.update(from: finalMemoryGradient, count: b * h) }
+        // dGates: dL/d(pre-activation) of every gate, [N, G]; the PyTorch GRU's recurrent part differs in its
+        // n block (r * dn), so it has its own [N, G].
+        let dGates = ScalarBuffer<S>(count: rows * g)
+        let dHiddenGates = cell == .gru && !course ? ScalarBuffer<S>(count: rows * g) : dGates
+        let recurrent = prepareBackward(w)
+        let scratch = ScalarBuffer<S>(count: cell == .gru && course ? b * h : 0)
+        for t in forwardSteps.reversed() {
+            let n = batch.activeCounts[t], r0 = batch.offsets[t]
+            if n == 0 { continue }
+            if let outputGradient {
+                let up = outputGradient + r0 * h
+                for k in 0..<(n * h) { dh.pointer[k] += up[k] }
+            }
+            switch cell {
+            case .rnn: rnnBackwardStep(rows: n, firstRow: r0, recurrent: recurrent, dh: dh.pointer, dGates: dGates.pointer)
+            case .lstm: lstmBackwardStep(rows: n, firstRow: r0, recurrent: recurrent, dh: dh.pointer, dc: dc.pointer,
+                                         dGates: dGates.pointer)
+            case .gru:
+                if course {
+                    courseGRUBackwardStep(rows: n, firstRow: r0, recurrent: recurrent, dh: dh.pointer,
+                                          dGates: dGates.pointer, ds: scratch.pointer)
+                } else {
+                    pytorchGRUBackwardStep(rows: n, firstRow: r0, recurrent: recurrent, dh: dh.pointer,
+                                           dGates: dGates.pointer, dHiddenGates: dHiddenGates.pointer)
+                }
+            }
+        }
+        // dW_ih += dGatesᵀ·x: [G, N]·[N, D].
+        S.multiply(m: g, n: inputSize, k: rows, a: dGates.pointer, lda: g, transposeA: true,
+                   b: x, ldb: inputSize, transposeB: false, c: dw.inputWeight, ldc: inputSize,
+                   accumulate: true, settings: settings)
+        if cell == .gru && course {
+            // dW_h[Γr, Γu] += dGates[:, Γr Γu]ᵀ·c<t-1>;  dW_hc += dGates[:, c̃]ᵀ·(Γr * c<t-1>).
+            S.multiply(m: 2 * h, n: h, k: rows, a: dGates.pointer, lda: g, transposeA: true,
+                       b: previousHidden.pointer, ldb: h, transposeB: false, c: dw.hiddenWeight, ldc: h,
+                       accumulate: true, settings: settings)
+            S.multiply(m: h, n: h, k: rows, a: dGates.pointer + 2 * h, lda: g, transposeA: true,
+                       b: resetHidden.pointer, ldb: h, transposeB: false, c: dw.hiddenWeight + 2 * h * h, ldc: h,
+                       accumulate: true, settings: settings)
+        } else {
+            // dW_hh += dHiddenGatesᵀ·h<t-1>: [G, N]·[N, H].
+            S.multiply(m: g, n: h, k: rows, a: dHiddenGates.pointer, lda: g, transposeA: true,
+                       b: previousHidden.pointer, ldb: h, transposeB: false, c: dw.hiddenWeight, ldc: h,
+                       accumulate: true, settings: settings)
+        }
+        // db_ih += Σ_rows dGates, db_hh += Σ_rows dHiddenGates (summed apart first, then added once).
+        var inputBiasSum = [S](repeating: 0, count: g), hiddenBiasSum = [S](repeating: 0, count: g)
+        for row in 0..<rows {
+            let d = dGates.pointer + row * g, e = dHiddenGates.pointer + row * g
+            for j in 0..<g {
+                inputBiasSum[j] += d[j]
+                hiddenBiasSum[j] += e[j]
+            }
+        }
+        for j in 0..<g {
+            dw.inputBias[j] += inputBiasSum[j]
+            dw.hiddenBias[j] += hiddenBiasSum[j]
+        }
+        // dx += dGates·W_ih: [N, G]·[G, D].
+        S.multiply(m: rows, n: inputSize, k: g, a: dGates.pointer, lda: g, transposeA: false,
+                   b: w.inputWeight, ldb: inputSize, transposeB: false, c: dx, ldc: inputSize,
+                   accumulate: true, settings: settings)
+        return (dh, dc)
+    }
+
+    /// op(B) = W_hh packed for dGates·W_hh; the course GRU packs [W_hΓr; W_hΓu] and W_hc apart.
+    private func prepareBackward(_ w: DirectionWeights<S>) -> [S.PreparedMatrix] {
+        let h = hiddenSize
+        if configuration.cell == .gru && configuration.gruVariant == .course {
+            return [S.prepare(w.hiddenWeight, rows: 2 * h, columns: h, ldb: h, transposed: false, settings: settings),
+                    S.prepare(w.hiddenWeight + 2 * h * h, rows: h, columns: h, ldb: h, transposed: false, settings: settings)]
+        }
+        return [S.prepare(w.hiddenWeight, rows: gateWidth, columns: h, ldb: h, transposed: false, settings: settings)]
+    }
+}

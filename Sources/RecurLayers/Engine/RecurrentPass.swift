@@ -1,0 +1,228 @@
+import RecurCore
+
+/// One forward (and, with a cache, backward) pass of a stack of recurrent layers over one batch.
+///
+/// Layer l reads `layerInputs[l]`, [N, D_l] in the packed layout of `SequenceBatch`: the gathered input for
+/// l = 0, the previous layer's merged outputs (times its dropout mask while training) above. Without a cache
+/// only the current layer's buffers are alive at any time.
+final class RecurrentPass<S: RecurrentScalar> {
+    let configuration: RecurrentConfiguration
+    let batch: SequenceBatch
+    let keepsCache: Bool
+    let settings: ComputeSettings
+    /// [N, D_l] per layer (with a cache; without, the last layer's only).
+    private(set) var layerInputs: [ScalarBuffer<S>] = []
+    /// [N, D_l] dropout scales (0 or 1/(1 − p)) of layer l's input; nil for layer 0 and when dropout is off.
+    private(set) var masks: [ScalarBuffer<S>?] = []
+    /// Index l·Dir + d (with a cache).
+    private(set) var directions: [RecurrentDirection<S>] = []
+
+    init(configuration: RecurrentConfiguration, batch: SequenceBatch, keepsCache: Bool, settings: ComputeSettings) {
+        self.configuration = configuration
+        self.batch = batch
+        self.keepsCache = keepsCache
+        self.settings = settings
+    }
+
+    private var stateSize: Int { batch.batchSize * configuration.hiddenSize }
+
+    /// - Parameters:
+    ///   - input: [T, B, D], padded past each sequence's length.
+    ///   - weights: per layer and direction, index l·Dir + d.
+    ///   - initialHidden, initialMemory: [L·Dir, B, H] in batch order (nil: zeros; memory: LSTM only).
+    ///   - dropoutGenerator: draws the dropout masks; nil runs without dropout (inference).
+    ///   - output: receives the top layer's merged outputs, [T, B, outputSize], zero past each length.
+    ///   - finalHidden, finalMemory: receive each sequence's state after its own last step, [L·Dir, B, H].
+    ///   - prepared: weights prepared beforehand, index l·Dir + d (nil: prepared by this pass).
+    func forward(input: UnsafePointer<S>, weights: [DirectionWeights<S>], prepared: [PreparedDirection<S>]? = nil,
+                 initialHidden: UnsafePointer<S>?, initialMemory: UnsafePointer<S>?,
+                 dropoutGenerator: inout SeededGenerator?,
+                 output: UnsafeMutablePointer<S>, finalHidden: UnsafeMutablePointer<S>,
+                 finalMemory: UnsafeMutablePointer<S>?) {
+        let c = configuration, rows = batch.rowCount, h = c.hiddenSize
+        var current = ScalarBuffer<S>(count: rows * c.inputSize)
+        batch.gather(input, width: c.inputSize, into: current.pointer)
+        let sortedState = ScalarBuffer<S>(count: stateSize), sortedMemory = ScalarBuffer<S>(count: stateSize)
+        for layer in 0..<c.layers {
+            let width = c.inputSize(ofLayer: layer)
+            var mask: ScalarBuffer<S>? = nil
+            if layer > 0, c.dropout > 0, dropoutGenerator != nil {
+                let drawn = makeMask(width: width, generator: &dropoutGenerator!)
+                let dropped = ScalarBuffer<S>(count: rows * width)
+                for k in 0..<(rows * width) { dropped.pointer[k] = current.pointer[k] * drawn.pointer[k] }
+                current = dropped
+                mask = drawn
+            }
+            if keepsCache { layerInputs.append(current); masks.append(mask) } else { layerInputs = [current] }
+            var layerDirections: [RecurrentDirection<S>] = []
+            for direction in 0..<c.directionCount {
+                let index = layer * c.directionCount + direction
+                let run = RecurrentDirection<S>(configuration: c, layer: layer, reverse: direction == 1, batch: batch,
+                                                keepsCache: keepsCache, settings: settings)
+                if let initialHidden { batch.sortRows(initialHidden + index * stateSize, width: h, into: sortedState.pointer) }
+                if let initialMemory { batch.sortRows(initialMemory + index * stateSize, width: h, into: sortedMemory.pointer) }
+                run.forward(input: current.pointer, weights: weights[index], prepared: prepared?[index],
+                            initialHidden: initialHidden == nil ? nil : UnsafePointer(sortedState.pointer),
+                            initialMemory: initialMemory == nil ? nil : UnsafePointer(sortedMemory.pointer))
+                batch.unsortRows(run.hidden.pointer, width: h, into: finalHidden + index * stateSize)
+                if let finalMemory, c.cell == .lstm {
+                    batch.unsortRows(run.memory.pointer, width: h, into: finalMemory + index * stateSize)
+                }
+                layerDirections.append(run)
+            }
+            if keepsCache { directions += layerDirections }
+            current = merge(layerDirections.map(\.output))
+        }
+        batch.scatter(current.pointer, width: c.outputSize, into: output)
+    }
+
+    /// Back-propagates `outputGradient` and the final states' gradients; adds every weight's gradient.
+    /// - Parameters:
+    ///   - outputGradient: [T, B, outputSize] (nil: none); values past a sequence's length are ignored.
+    ///   - finalHiddenGradient, finalMemoryGradient: [L·Dir, B, H] (nil: none).
+    ///   - inputGradient: receives dL/dx, [T, B, D], zero past each length.
+    ///   - initialHiddenGradient, initialMemoryGradient: receive dL/d(initial state), [L·Dir, B, H].
+    func backward(weights: [DirectionWeights<S>], gradients: [DirectionWeightGradients<S>],
+                  outputGradient: UnsafePointer<S>?, finalHiddenGradient: UnsafePointer<S>?,
+                  finalMemoryGradient: UnsafePointer<S>?,
+                  inputGradient: UnsafeMutablePointer<S>, initialHiddenGradient: UnsafeMutablePointer<S>,
+                  initialMemoryGradient: UnsafeMutablePointer<S>?) {
+        require(keepsCache, "backward needs a forward pass that kept its cache")
+        let c = configuration, rows = batch.rowCount, h = c.hiddenSize
+        var upstream: ScalarBuffer<S>? = nil
+        if let outputGradient {
+            let packed = ScalarBuffer<S>(count: rows * c.outputSize)
+            batch.gather(outputGradient, width: c.outputSize, into: packed.pointer)
+            upstream = packed
+        }
+        let sortedHidden = ScalarBuffer<S>(count: stateSize), sortedMemory = ScalarBuffer<S>(count: stateSize)
+        for layer in (0..<c.layers).reversed() {
+            let width = c.inputSize(ofLayer: layer)
+            let perDirection = upstream.map(split) ?? Array(repeating: nil, count: c.directionCount)
+            let dx = ScalarBuffer<S>(count: rows * width)
+            for direction in 0..<c.directionCount {
+                let index = layer * c.directionCount + direction
+                if let finalHiddenGradient {
+                    batch.sortRows(finalHiddenGradient + index * stateSize, width: h, into: sortedHidden.pointer)
+                }
+                if let finalMemoryGradient {
+                    batch.sortRows(finalMemoryGradient + index * stateSize, width: h, into: sortedMemory.pointer)
+                }
+                let (dh0, dc0) = directions[index].backward(
+                    input: layerInputs[layer].pointer, weights: weights[index], gradients: gradients[index],
+                    outputGradient: perDirection[direction].map { UnsafePointer($0.pointer) },
+                    finalHiddenGradient: finalHiddenGradient == nil ? nil : UnsafePointer(sortedHidden.pointer),
+                    finalMemoryGradient: finalMemoryGradient == nil ? nil : UnsafePointer(sortedMemory.pointer),
+                    inputGradient: dx.pointer)
+                batch.unsortRows(dh0.pointer, width: h, into: initialHiddenGradient + index * stateSize)
+                if let initialMemoryGradient, c.cell == .lstm {
+                    batch.unsortRows(dc0.pointer, width: h, into: initialMemoryGradient + index * stateSize)
+                }
+            }
+            if let mask = masks[layer] {
+                for k in 0..<(rows * width) { dx.pointer[k] *= mask.pointer[k] }
+            }
+            if layer > 0 { upstream = dx } else { batch.scatter(dx.pointer, width: width, into: inputGradient) }
+        }
+    }
+
+    // MARK: - Many-to-one
+
+    /// last = the top layer's final states merged like its outputs.
+    /// - Parameters: finalHidden [L·Dir, B, H]; last receives [B, outputSize].
+    func mergeLast(finalHidden: UnsafePointer<S>, into last: UnsafeMutablePointer<S>) {
+        let c = configuration, h = c.hiddenSize, b = batch.batchSize
+        let top = finalHidden + (c.layers - 1) * c.directionCount * stateSize
+        if c.directionCount == 1 { last.update(from: top, count: b * h); return }
+        let f = top, r = top + stateSize
+        for row in 0..<b {
+            for k in 0..<h {
+                switch c.merge {
+                case .concatenate: last[row * 2 * h + k] = f[row * h + k]; last[row * 2 * h + h + k] = r[row * h + k]
+                case .sum: last[row * h + k] = f[row * h + k] + r[row * h + k]
+                case .average: last[row * h + k] = (f[row * h + k] + r[row * h + k]) / 2
+                }
+            }
+        }
+    }
+
+    /// The adjoint of `mergeLast`: adds dL/d(last) [B, outputSize] to finalHiddenGradient [L·Dir, B, H].
+    func addLastGradient(_ lastGradient: UnsafePointer<S>, into finalHiddenGradient: UnsafeMutablePointer<S>) {
+        let c = configuration, h = c.hiddenSize, b = batch.batchSize
+        let top = finalHiddenGradient + (c.layers - 1) * c.directionCount * stateSize
+        for direction in 0..<c.directionCount {
+            let d = top + direction * stateSize
+            for row in 0..<b {
+                for k in 0..<h {
+                    switch (c.directionCount, c.merge) {
+                    case (1, _), (_, .sum): d[row * h + k] += lastGradient[row * h + k]
+                    case (_, .concatenate): d[row * h + k] += lastGradient[row * 2 * h + direction * h + k]
+                    case (_, .average): d[row * h + k] += lastGradient[row * h + k] / 2
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: - Merging directions
+
+    /// [N, H] per direction → [N, outputSize].
+    private func merge(_ outputs: [ScalarBuffer<S>]) -> ScalarBuffer<S> {
+        if outputs.count == 1 { return outputs[0] }
+        let rows = batch.rowCount, h = configuration.hiddenSize
+        let merged = ScalarBuffer<S>(count: rows * configuration.outputSize)
+        let f = outputs[0].pointer, r = outputs[1].pointer, m = merged.pointer
+        switch configuration.merge {
+        case .concatenate:
+            for row in 0..<rows {
+                (m + row * 2 * h).update(from: f + row * h, count: h)
+                (m + row * 2 * h + h).update(from: r + row * h, count: h)
+            }
+        case .sum: for k in 0..<(rows * h) { m[k] = f[k] + r[k] }
+        case .average: for k in 0..<(rows * h) { m[k] = (f[k] + r[k]) / 2 }
+        }
+        return merged
+    }
+
+    /// The adjoint of `merge`: [N, outputSize] → [N, H] per direction.
+    private func split(_ gradient: ScalarBuffer<S>) -> [ScalarBuffer<S>?] {
+        if configuration.directionCount == 1 { return [gradient] }
+        let rows = batch.rowCount, h = configuration.hiddenSize, m = gradient.pointer
+        switch configuration.merge {
+        case .concatenate:
+            let f = ScalarBuffer<S>(count: rows * h), r = ScalarBuffer<S>(count: rows * h)
+            for row in 0..<rows {
+                (f.pointer + row * h).update(from: m + row * 2 * h, count: h)
+                (r.pointer + row * h).update(from: m + row * 2 * h + h, count: h)
+            }
+            return [f, r]
+        case .sum: return [gradient, gradient]
+        case .average:
+            let half = ScalarBuffer<S>(count: rows * h)
+            for k in 0..<(rows * h) { half.pointer[k] = m[k] / 2 }
+            return [half, half]
+        }
+    }
+
+    // MARK: - Dropout
+
+    /// [N, width] of 0 (probability p) or 1/(1 − p). Variational: one draw per sequence and feature, in batch
+    /// order, shared by all its steps; otherwise one draw per packed row and feature.
+    private func makeMask(width: Int, generator: inout SeededGenerator) -> ScalarBuffer<S> {
+        let p = configuration.dropout, keep = S(1 / (1 - p)), rows = batch.rowCount
+        let mask = ScalarBuffer<S>(count: rows * width)
+        if configuration.variationalDropout {
+            var perSequence = [S](repeating: 0, count: batch.batchSize * width)
+            for k in perSequence.indices { perSequence[k] = generator.nextUnitDouble() < p ? 0 : keep }
+            for t in 0..<batch.steps {
+                for j in 0..<batch.activeCounts[t] {
+                    let row = mask.pointer + (batch.offsets[t] + j) * width, example = batch.order[j] * width
+                    for k in 0..<width { row[k] = perSequence[example + k] }
+                }
+            }
+        } else {
+            for k in 0..<(rows * width) { mask.pointer[k] = generator.nextUnitDouble() < p ? 0 : keep }
+        }
+        return mask
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+import RecurCore
+
+/// The element type a recurrent pass runs in.
+///
+/// `Float` is what models use: its products run on Recur's packed, threaded kernels and its sigmoid
+/// and tanh on the vectorized C ones. `Double` runs the very same recurrent code with plain loops and
+/// libm, so that finite-difference gradient checks can be made to 1e-6 on the production backward pass.
+public protocol RecurrentScalar: BinaryFloatingPoint, Sendable {
+    /// A right-hand matrix op(B), K×N, prepared once for products at every time step.
+    associatedtype PreparedMatrix
+
+    /// Prepares op(B), K×N: `b` is stored N×K when `transposed`, else K×N, with leading dimension `ldb`.
+    static func prepare(_ b: UnsafePointer<Self>, rows k: Int, columns n: Int, ldb: Int, transposed: Bool,
+                        settings: ComputeSettings) -> PreparedMatrix
+
+    /// C (+)= A·B for A M×K (leading dimension `lda`) and a prepared B.
+    static func multiply(m: Int, a: UnsafePointer<Self>, lda: Int, prepared b: PreparedMatrix,
+                         c: UnsafeMutablePointer<Self>, ldc: Int, accumulate: Bool, settings: ComputeSettings)
+
+    /// C (+)= op(A)·op(B), as `MatrixProduct.multiply`.
+    static func multiply(m: Int, n: Int, k: Int,
+                         a: UnsafePointer<Self>, lda: Int, transposeA: Bool,
+                         b: UnsafePointer<Self>, ldb: Int, transposeB: Bool,
+                         c: UnsafeMutablePointer<Self>, ldc: Int, accumulate: Bool, settings: ComputeSettings)
+
+    /// x ← σ(x) for `count` elements.
+    static func sigmoid(_ x: UnsafeMutablePointer<Self>, count: Int, settings: ComputeSettings)
+    /// x ← tanh(x) for `count` elements.
+    static func tanh(_ x: UnsafeMutablePointer<Self>, count: Int, settings: ComputeSettings)
+}
+
+extension Float: RecurrentScalar {
+    public static func prepare(_ b: UnsafePointer<Float>, rows k: Int, columns n: Int, ldb: Int, transposed: Bool,
+                               settings: ComputeSettings) -> PackedMatrix {
+        PackedMatrix(b, rows: k, columns: n, ldb: ldb, transposed: transposed, kernel: settings.kernel)
+    }
+
+    public static func multiply(m: Int, a: UnsafePointer<Float>, lda: Int, prepared b: PackedMatrix,
+                                c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, settings: ComputeSettings) {
+        MatrixProduct.multiply(m: m, a: a, lda: lda, packed: b, c: c, ldc: ldc, accumulate: accumulate, settings: settings)
+    }
+
+    public static func multiply(m: Int, n: Int, k: Int,
+                                a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
+                                b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
+                                c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, settings: ComputeSettings) {
+        MatrixProduct.multiply(m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb,
+                               transposeB: transposeB, c: c, ldc: ldc, accumulate: accumulate, settings: settings)
+    }
+
+    public static func sigmoid(_ x: UnsafeMutablePointer<Float>, count: Int, settings: ComputeSettings) {
+        Activation.sigmoid.apply(x, x, count: count, kernel: settings.kernel)
+    }
+
+    public static func tanh(_ x: UnsafeMutablePointer<Float>, count: Int, settings: ComputeSettings) {
+        Activation.tanh.apply(x, x, count: count, kernel: settings.kernel)
+    }
+}
+
+/// op(B) of a Double product: the matrix itself, read in place.
+public struct DoubleMatrixOperand {
+    let pointer: UnsafePointer<Double>
+    let rows: Int, columns: Int, ldb: Int, transposed: Bool
+}
+
+extension Double: RecurrentScalar {
+    public static func prepare(_ b: UnsafePointer<Double>, rows k: Int, columns n: Int, ldb: Int, transposed: Bool,
+                               settings: ComputeSettings) -> DoubleMatrixOperand {
+        DoubleMatrixOperand(pointer: b, rows: k, columns: n, ldb: ldb, transposed: transposed)
+    }
+
+    public static func multiply(m: Int, a: UnsafePointer<Double>, lda: Int, prepared b: DoubleMatrixOperand,
+                                c: UnsafeMutablePointer<Double>, ldc: Int, accumulate: Bool, settings: ComputeSettings) {
+        multiply(m: m, n: b.columns, k: b.rows, a: a, lda: lda, transposeA: false, b: b.pointer, ldb: b.ldb,
+                 transposeB: b.transposed, c: c, ldc: ldc, accumulate: accumulate, settings: settings)
+    }
+
+    /// Three plain loops: the Float64 check path needs exactness, not speed.
+    public static func multiply(m: Int, n: Int, k: Int,
+                                a: UnsafePointer<Double>, lda: Int, transposeA: Bool,
+                                b: UnsafePointer<Double>, ldb: Int, transposeB: Bool,
+                                c: UnsafeMutablePointer<Double>, ldc: Int, accumulate: Bool, settings: ComputeSettings) {
+        for i in 0..<m {
+            for j in 0..<n {
+                var sum = 0.0
+                for p in 0..<k {
+                    sum += (transposeA ? a[p * lda + i] : a[i * lda + p]) * (transposeB ? b[j * ldb + p] : b[p * ldb + j])
+                }
+                c[i * ldc + j] = accumulate ? c[i * ldc + j] + sum : sum
+            }
+        }
+    }
+
+    public static func sigmoid(_ x: UnsafeMutablePointer<Double>, count: Int, settings: ComputeSettings) {
+        for i in 0..<count { x[i] = 1 / (1 + Foundation.exp(-x[i])) }
+    }
+
+    public static func tanh(_ x: UnsafeMutablePointer<Double>, count: Int, settings: ComputeSettings) {
+        for i in 0..<count { x[i] = Foundation.tanh(x[i]) }
+    }
+}
+
+/// Zero-initialized scalars on a 64-byte boundary, owned by one pass.
+final class ScalarBuffer<Scalar: RecurrentScalar>: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<Scalar>
+    let count: Int
+
+    init(count: Int) {
+        self.count = count
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(1, count) * MemoryLayout<Scalar>.stride, alignment: 64)
+        pointer = raw.bindMemory(to: Scalar.self, capacity: max(1, count))
+        pointer.initialize(repeating: 0, count: max(1, count))
+    }
+
+    deinit { UnsafeMutableRawPointer(pointer).deallocate() }
+
+    func clear() { pointer.update(repeating: 0, count: count) }
+}

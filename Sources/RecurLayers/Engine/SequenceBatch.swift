@@ -1,0 +1,72 @@
+/// Which sequences of a batch are alive at each time step, when their lengths differ.
+///
+/// The examples are ordered longest first (ties keep their batch order). At step t the first
+/// n_t = #{i : length_i > t} of them are alive, so every step works on a leading block of rows and
+/// padding costs nothing: the rows of step t are stored one after another at `offsets[t]`, giving a
+/// packed layout of N = Σ_t n_t rows (PyTorch's PackedSequence, with `activeCounts` = its batch_sizes).
+///
+///     lengths [2, 1, 3]  →  order [2, 0, 1], activeCounts [3, 2, 1], offsets [0, 3, 5, 6]
+struct SequenceBatch: Sendable {
+    /// T: steps of the padded input.
+    let steps: Int
+    /// B: sequences.
+    let batchSize: Int
+    /// Steps of each sequence, in batch order.
+    let lengths: [Int]
+    /// order[j] = the batch index of the j-th longest sequence.
+    let order: [Int]
+    /// n_t for t in 0..<T.
+    let activeCounts: [Int]
+    /// First packed row of each step; offsets[T] = N.
+    let offsets: [Int]
+    /// Every sequence is T long: packed rows are the padded rows.
+    let isDense: Bool
+
+    /// N: rows of the packed layout.
+    var rowCount: Int { offsets[steps] }
+
+    init(steps: Int, batchSize: Int, lengths: [Int]?) {
+        let lengths = lengths ?? Array(repeating: steps, count: batchSize)
+        self.steps = steps
+        self.batchSize = batchSize
+        self.lengths = lengths
+        order = lengths.indices.sorted { lengths[$0] != lengths[$1] ? lengths[$0] > lengths[$1] : $0 < $1 }
+        activeCounts = (0..<steps).map { t in lengths.reduce(0) { $0 + ($1 > t ? 1 : 0) } }
+        var offsets = [0]
+        for count in activeCounts { offsets.append(offsets.last! + count) }
+        self.offsets = offsets
+        isDense = lengths.allSatisfy { $0 == steps }
+    }
+
+    /// packed[offsets[t] + j] = padded[t, order[j]] for the live rows.
+    /// - Parameters: padded `[T, B, width]`; packed `[N, width]`.
+    func gather<S>(_ padded: UnsafePointer<S>, width: Int, into packed: UnsafeMutablePointer<S>) {
+        if isDense { packed.update(from: padded, count: rowCount * width); return }
+        for t in 0..<steps {
+            for j in 0..<activeCounts[t] {
+                (packed + (offsets[t] + j) * width).update(from: padded + (t * batchSize + order[j]) * width, count: width)
+            }
+        }
+    }
+
+    /// The inverse of `gather`: padded[t, order[j]] = packed[offsets[t] + j]; padded rows are set to 0.
+    func scatter<S: Numeric>(_ packed: UnsafePointer<S>, width: Int, into padded: UnsafeMutablePointer<S>) {
+        if isDense { padded.update(from: packed, count: rowCount * width); return }
+        padded.update(repeating: 0, count: steps * batchSize * width)
+        for t in 0..<steps {
+            for j in 0..<activeCounts[t] {
+                (padded + (t * batchSize + order[j]) * width).update(from: packed + (offsets[t] + j) * width, count: width)
+            }
+        }
+    }
+
+    /// sorted[j] = original[order[j]] for B rows of `width`.
+    func sortRows<S>(_ original: UnsafePointer<S>, width: Int, into sorted: UnsafeMutablePointer<S>) {
+        for j in 0..<batchSize { (sorted + j * width).update(from: original + order[j] * width, count: width) }
+    }
+
+    /// original[order[j]] = sorted[j] for B rows of `width`.
+    func unsortRows<S>(_ sorted: UnsafePointer<S>, width: Int, into original: UnsafeMutablePointer<S>) {
+        for j in 0..<batchSize { (original + order[j] * width).update(from: sorted + j * width, count: width) }
+    }
+}

@@ -1,0 +1,44 @@
+import RecurCore
+
+/// A trainable tensor, its name, and the gradient that backward passes add into.
+///
+/// Layers own their parameters as objects, so an optimizer holding the same `Parameter`s sees every
+/// update: `parameter.value` is what the layer computes with, `parameter.gradient` (same shape) is where
+/// each backward pass *adds* dL/d(value) — call `zeroGradient()` between steps.
+public final class Parameter {
+    /// Name in PyTorch's `state_dict` convention, e.g. `weight_ih_l0` or `bias_hh_l1_reverse`.
+    public let name: String
+    public var value: Tensor
+    public var gradient: Tensor
+
+    public init(name: String, value: Tensor) {
+        self.name = name
+        self.value = value
+        gradient = Tensor.zeros(value.shape)
+    }
+
+    /// Sets the gradient to zeros.
+    public func zeroGradient() { gradient = Tensor.zeros(value.shape) }
+}
+
+extension Array where Element == Tensor {
+    /// Calls `body` with the storage of every tensor, in order.
+    func withScalarPointers<R>(_ body: ([UnsafePointer<Float>]) -> R) -> R {
+        func descend(_ index: Int, _ gathered: [UnsafePointer<Float>]) -> R {
+            if index == count { return body(gathered) }
+            return self[index].withUnsafeBufferPointer { descend(index + 1, gathered + [$0.baseAddress!]) }
+        }
+        return descend(0, [])
+    }
+}
+
+extension Array where Element == Parameter {
+    /// Calls `body` with the writable storage of every gradient, in order.
+    func withGradientPointers<R>(_ body: ([UnsafeMutablePointer<Float>]) -> R) -> R {
+        func descend(_ index: Int, _ gathered: [UnsafeMutablePointer<Float>]) -> R {
+            if index == count { return body(gathered) }
+            return self[index].gradient.withUnsafeMutableBufferPointer { descend(index + 1, gathered + [$0.baseAddress!]) }
+        }
+        return descend(0, [])
+    }
+}

@@ -1,0 +1,84 @@
+import RecurCore
+
+/// Runs a unidirectional network one time step at a time, carrying its state — what sampling does.
+///
+/// Inference only: nothing is kept for a backward pass, and the weights are packed once, when the stepper
+/// is made, so each step only streams them through the products. The stepper holds a copy of the weights:
+/// make a new one after the network's parameters change.
+///
+///     let stepper = RecurrentStepper(network, batchSize: 1)
+///     var y = stepper.step(x0)          // x0 [1, D] → y [1, H]
+///     y = stepper.step(x1)              // continues from the state after x0
+public final class RecurrentStepper {
+    public let configuration: RecurrentConfiguration
+    public let batchSize: Int
+    /// The state after the last step, [L, B, H] (zeros at first).
+    public var state: RecurrentState {
+        didSet {
+            let shape = [configuration.layers, batchSize, configuration.hiddenSize]
+            require(state.hidden.shape == shape && (configuration.cell != .lstm || state.cellState?.shape == shape),
+                    "a stepper's state must be \(shape) (with a cell state for an LSTM)")
+        }
+    }
+    private let weights: [Tensor]
+    private let prepared: [PreparedDirection<Float>]
+    private let settings: ComputeSettings
+
+    public init(_ network: RecurrentNetwork, batchSize: Int, settings: ComputeSettings = .current) {
+        require(!network.configuration.bidirectional, "a stepper runs one step at a time, so it needs a unidirectional network")
+        require(batchSize >= 1, "batchSize must be at least 1, got \(batchSize)")
+        configuration = network.configuration
+        self.batchSize = batchSize
+        self.settings = settings
+        state = network.zeroState(batchSize: batchSize)
+        let weights = network.parameters.map(\.value)
+        self.weights = weights
+        let configuration = self.configuration
+        prepared = weights.withScalarPointers { pointers in
+            DirectionWeights.grouping(pointers).enumerated().map { layer, w in
+                RecurrentDirection<Float>.prepare(configuration, layer: layer, w, settings: settings)
+            }
+        }
+    }
+
+    /// Feeds one step and returns the top layer's output.
+    /// - Parameter input: [B, D].
+    /// - Returns: [B, H].
+    @discardableResult
+    public func step(_ input: Tensor) -> Tensor {
+        let c = configuration
+        require(input.shape == [batchSize, c.inputSize], "a step's input must be \([batchSize, c.inputSize]), got \(input.shape)")
+        let batch = SequenceBatch(steps: 1, batchSize: batchSize, lengths: nil)
+        let pass = RecurrentPass<Float>(configuration: c, batch: batch, keepsCache: false, settings: settings)
+        var output = Tensor.zeros([batchSize, c.hiddenSize])
+        var hidden = Tensor.zeros(state.hidden.shape)
+        var cellState: Tensor? = c.cell == .lstm ? Tensor.zeros(state.hidden.shape) : nil
+        var noDropout: SeededGenerator? = nil
+        weights.withScalarPointers { pointers in
+            let w = DirectionWeights.grouping(pointers)
+            input.withUnsafeBufferPointer { x in
+                state.hidden.withUnsafeBufferPointer { h0 in
+                    withOptionalPointer(state.cellState) { c0 in
+                        output.withUnsafeMutableBufferPointer { y in
+                            hidden.withUnsafeMutableBufferPointer { hn in
+                                withOptionalMutablePointer(&cellState) { cn in
+                                    pass.forward(input: x.baseAddress!, weights: w, prepared: prepared,
+                                                 initialHidden: h0.baseAddress!, initialMemory: c0,
+                                                 dropoutGenerator: &noDropout, output: y.baseAddress!,
+                                                 finalHidden: hn.baseAddress!, finalMemory: cn)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        state = RecurrentState(hidden: hidden, cellState: cellState)
+        return output
+    }
+
+    /// Sets the state back to zeros.
+    public func reset() {
+        state = RecurrentState(hidden: .zeros(state.hidden.shape), cellState: state.cellState.map { .zeros($0.shape) })
+    }
+}

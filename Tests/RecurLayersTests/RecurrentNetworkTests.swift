@@ -1,0 +1,184 @@
+import Testing
+@testable import RecurLayers
+import RecurCore
+
+@Suite("Recurrent network behaviour")
+struct RecurrentNetworkTests {
+    static func network(_ kind: CellKind, layers: Int = 2, bidirectional: Bool = true, dropout: Double = 0,
+                        variational: Bool = false, inputSize: Int = 4, hiddenSize: Int = 5) -> RecurrentNetwork {
+        var generator = SeededGenerator(seed: 3)
+        return RecurrentNetwork(kind.configuration(inputSize: inputSize, hiddenSize: hiddenSize, layers: layers,
+                                                   bidirectional: bidirectional, dropout: dropout,
+                                                   variationalDropout: variational), using: &generator)
+    }
+
+    /// Each sequence of a ragged batch gives what it gives alone, cut to its length: padding influences
+    /// nothing, the final state is the state at its own last step, and the reverse direction starts there.
+    @Test("a ragged batch equals each sequence run alone", arguments: CellKind.all)
+    func raggedEqualsAlone(_ kind: CellKind) {
+        let network = Self.network(kind)
+        let steps = 5, batchSize = 3, lengths = [2, 5, 3]
+        var generator = SeededGenerator(seed: 9)
+        var x = Tensor.normal([steps, batchSize, 4], using: &generator)
+        for b in 0..<batchSize { for t in lengths[b]..<steps { for d in 0..<4 { x[element: t, b, d] = 1e6 } } }  // garbage padding
+        let batch = network(x, lengths: lengths)
+        for b in 0..<batchSize {
+            let alone = Tensor(shape: [lengths[b], 1, 4]) { i in x[element: i / 4, b, i % 4] }
+            let single = network(alone)
+            for t in 0..<steps {
+                for k in 0..<network.configuration.outputSize {
+                    let expected = t < lengths[b] ? single.outputs[element: t, 0, k] : 0
+                    #expect(abs(batch.outputs[element: t, b, k] - expected) <= 1e-6, "t \(t) b \(b) k \(k)")
+                }
+            }
+            for index in 0..<4 {
+                for k in 0..<5 {
+                    #expect(abs(batch.state.hidden[element: index, b, k] - single.state.hidden[element: index, 0, k]) <= 1e-6)
+                }
+            }
+            for k in 0..<network.configuration.outputSize {
+                #expect(abs(batch.last[element: b, k] - single.last[element: 0, k]) <= 1e-6)
+            }
+        }
+    }
+
+    @Test("the Float32 path agrees with the Float64 check path", arguments: CellKind.all)
+    func floatAgreesWithFloat64(_ kind: CellKind) {
+        let network = Self.network(kind, inputSize: 7, hiddenSize: 33)
+        let model = Float64Recurrent(network)
+        let steps = 6, batchSize = 4, lengths = [6, 2, 5, 1]
+        let input = randomValues(steps * batchSize * 7, seed: 1)
+        let upstream = randomValues(steps * batchSize * network.configuration.outputSize, seed: 2)
+        var dropout = SeededGenerator(seed: 1)
+        let (y, tape) = network.forward(Tensor(shape: [steps, batchSize, 7], scalars: floats(input)), lengths: lengths,
+                                        dropoutGenerator: &dropout)
+        let gradient = network.backward(tape, outputGradient: Tensor(shape: y.outputs.shape, scalars: floats(upstream)))
+        let reference = model.forward(input: input, steps: steps, batchSize: batchSize, lengths: lengths)
+        let referenceGradient = model.gradients(input: input, steps: steps, batchSize: batchSize, lengths: lengths,
+                                                outputGradient: upstream)
+        expectRelativelyClose(doubles(y.outputs.scalars), reference.outputs, tolerance: 1e-5, floor: 1, "outputs")
+        expectRelativelyClose(doubles(gradient.input.scalars), referenceGradient.input, tolerance: 1e-5, floor: 1, "dx")
+        for (parameter, expected) in zip(network.parameters, referenceGradient.parameters) {
+            expectRelativelyClose(doubles(parameter.gradient.scalars), expected, tolerance: 1e-5, floor: 1, parameter.name)
+        }
+    }
+
+    @Test("backward adds to parameter gradients")
+    func gradientsAccumulate() {
+        let network = Self.network(CellKind(cell: .lstm), bidirectional: false)
+        var generator = SeededGenerator(seed: 4)
+        let x = Tensor.normal([3, 2, 4], using: &generator)
+        var once: [[Float]] = []
+        for repeatCount in 1...2 {
+            network.zeroGradients()
+            for _ in 0..<repeatCount {
+                let (y, tape) = network.forward(x, dropoutGenerator: &generator)
+                _ = network.backward(tape, lastGradient: .ones(y.last.shape))
+            }
+            if repeatCount == 1 { once = network.parameters.map(\.gradient.scalars) }
+        }
+        for (parameter, single) in zip(network.parameters, once) {
+            #expect(parameter.gradient.scalars == single.map { $0 + $0 }, "\(parameter.name)")
+        }
+        #expect(once[0].contains { $0 != 0 })
+    }
+
+    @Test("stepping one step at a time equals running the sequence", arguments: CellKind.all)
+    func stepperMatchesSequence(_ kind: CellKind) {
+        let network = Self.network(kind, bidirectional: false)
+        var generator = SeededGenerator(seed: 5)
+        let x = Tensor.normal([4, 2, 4], using: &generator)
+        let whole = network(x)
+        let stepper = RecurrentStepper(network, batchSize: 2)
+        for t in 0..<4 {
+            let y = stepper.step(x[t])
+            expectRelativelyClose(doubles(y.scalars), doubles(whole.outputs[t].scalars), tolerance: 1e-6, floor: 1, "step \(t)")
+        }
+        #expect(stepper.state.hidden.scalars.map(Double.init).elementsEqual(doubles(whole.state.hidden.scalars)) {
+            abs($0 - $1) <= 1e-6 })
+        stepper.reset()
+        #expect(stepper.state.hidden.scalars.allSatisfy { $0 == 0 })
+    }
+
+    @Test("dropout: seeded, off for inference, variational masks shared across time")
+    func dropout() {
+        for variational in [false, true] {
+            let network = Self.network(CellKind(cell: .gru), layers: 3, dropout: 0.5, variational: variational)
+            var generator = SeededGenerator(seed: 6)
+            let x = Tensor.normal([4, 3, 4], using: &generator)
+            var first = SeededGenerator(seed: 1), second = SeededGenerator(seed: 1), third = SeededGenerator(seed: 2)
+            let a = network.forward(x, lengths: [4, 2, 3], dropoutGenerator: &first)
+            let b = network.forward(x, lengths: [4, 2, 3], dropoutGenerator: &second)
+            let c = network.forward(x, lengths: [4, 2, 3], dropoutGenerator: &third)
+            #expect(a.output.outputs == b.output.outputs)
+            #expect(a.output.outputs != c.output.outputs)
+            #expect(network(x, lengths: [4, 2, 3]).outputs == network(x, lengths: [4, 2, 3]).outputs)
+            #expect(network(x, lengths: [4, 2, 3]).outputs != a.output.outputs)
+            let pass = a.tape.pass
+            for layer in 1..<3 {
+                let mask = pass.masks[layer]!, width = network.configuration.outputSize
+                let zeros = (0..<mask.count).filter { mask.pointer[$0] == 0 }.count
+                #expect(zeros > mask.count / 4 && zeros < 3 * mask.count / 4, "about half dropped, got \(zeros) of \(mask.count)")
+                // Sequence order[0] (the longest) is row 0 of every step.
+                let rowsAgree = (1..<4).allSatisfy { t in
+                    (0..<width).allSatisfy { k in mask.pointer[pass.batch.offsets[t] * width + k] == mask.pointer[k] }
+                }
+                #expect(rowsAgree == variational, "variational \(variational), layer \(layer)")
+            }
+        }
+    }
+
+    @Test("weights move to and from PyTorch's state dict by name")
+    func pytorchStateDictionary() throws {
+        let network = Self.network(CellKind(cell: .lstm))
+        let names = try network.pytorchStateDictionary().map(\.name)
+        #expect(names == ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0",
+                          "weight_ih_l0_reverse", "weight_hh_l0_reverse", "bias_ih_l0_reverse", "bias_hh_l0_reverse",
+                          "weight_ih_l1", "weight_hh_l1", "bias_ih_l1", "bias_hh_l1",
+                          "weight_ih_l1_reverse", "weight_hh_l1_reverse", "bias_ih_l1_reverse", "bias_hh_l1_reverse"])
+        #expect(network.pytorchModule == "nn.LSTM(4, 5, num_layers=2, bidirectional=True)")
+        let other = Self.network(CellKind(cell: .lstm))
+        var generator = SeededGenerator(seed: 99)
+        other.parameters.forEach { $0.value = .normal($0.value.shape, using: &generator) }
+        var dictionary = Dictionary(uniqueKeysWithValues: try other.pytorchStateDictionary().map { ($0.name, $0.tensor) })
+        try network.loadPyTorchStateDictionary(dictionary)
+        #expect(zip(network.parameters, other.parameters).allSatisfy { $0.value == $1.value })
+
+        dictionary["weight_hh_l1"] = .zeros([3, 3])
+        #expect(throws: RecurrentWeightError.shapeMismatch("weight_hh_l1", expected: [20, 5], found: [3, 3])) {
+            try network.loadPyTorchStateDictionary(dictionary)
+        }
+        dictionary["weight_hh_l1"] = nil
+        #expect(throws: RecurrentWeightError.missing("weight_hh_l1")) { try network.loadPyTorchStateDictionary(dictionary) }
+        #expect(zip(network.parameters, other.parameters).allSatisfy { $0.value == $1.value }, "nothing changed")
+
+        let course = Self.network(CellKind(cell: .gru, gruVariant: .course))
+        #expect {
+            _ = try course.pytorchStateDictionary()
+        } throws: { error in
+            "\(error)".contains("linear_before_reset=0")
+        }
+    }
+
+    @Test("initialization: uniform ±1/√H, LSTM forget bias 1 in bias_ih")
+    func initialization() {
+        let network = Self.network(CellKind(cell: .lstm), layers: 1, bidirectional: false, hiddenSize: 16)
+        let bound: Float = 0.25
+        for parameter in network.parameters {
+            let values = parameter.name == "bias_ih_l0" ? Array(parameter.value.scalars[0..<16] + parameter.value.scalars[32...])
+                                                        : parameter.value.scalars
+            #expect(values.allSatisfy { abs($0) <= bound }, "\(parameter.name)")
+        }
+        let biasIH = network.parameters[2].value.scalars, biasHH = network.parameters[3].value.scalars
+        #expect(biasIH[16..<32].allSatisfy { $0 == 1 } && biasHH[16..<32].allSatisfy { $0 == 0 })
+        #expect(biasIH[0..<16].contains { $0 != 0 && $0 != 1 })
+    }
+
+    @Test("the basic RNN needs tanh or relu; bad configurations list their problems")
+    func configurationProblems() {
+        var c = RecurrentConfiguration(cell: .rnn, inputSize: 0, hiddenSize: 3, layers: 0, dropout: 1)
+        c.activation = .sigmoid
+        #expect(c.problems.count == 4)
+        #expect(RecurrentConfiguration(cell: .gru, inputSize: 1, hiddenSize: 1).problems.isEmpty)
+    }
+}
