@@ -5,8 +5,8 @@ import Recur
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure Recur's kernels (release builds only).",
-        subcommands: [GemmBenchCommand.self]
+        abstract: "Measure Recur's kernels and recurrent layers (release builds only).",
+        subcommands: [GemmBenchCommand.self, RNNBenchCommand.self]
     )
 }
 

@@ -29,6 +29,28 @@ struct CommandLineTests {
         #expect((object?["gflops"] as? Double ?? 0) > 0)
     }
 
+    @Test("recur bench rnn --json prints the documented keys", arguments: ["train", "infer", "step"])
+    func benchRNNJSON(mode: String) throws {
+        let output = try RecurBinary.run(["bench", "rnn", "--cell", "gru", "--gru-variant", "course", "--input-size", "3",
+                                          "--hidden-size", "5", "--layers", "2", "--batch-size", "4",
+                                          "--sequence-length", "6", "--mode", mode, "--repeats", "1",
+                                          "--min-time", "0.01", "--json"])
+        guard RecurBinary.isReleaseBuild else {
+            #expect(output.status != 0 && output.standardError.contains("release"))
+            return
+        }
+        #expect(output.status == 0, "stderr: \(output.standardError)")
+        let object = try JSONSerialization.jsonObject(with: Data(output.standardOutput.utf8)) as? [String: Any]
+        let config = object?["config"] as? [String: Any]
+        #expect(config?["cell"] as? String == "gru" && config?["gru_variant"] as? String == "course")
+        #expect(config?["hidden_size"] as? Int == 5 && config?["layers"] as? Int == 2 && config?["batch_size"] as? Int == 4)
+        #expect(object?["mode"] as? String == mode)
+        let tokensPerSecond = object?["tokens_per_second"] as? Double ?? 0
+        let microseconds = object?["microseconds_per_token"] as? Double ?? 0
+        #expect(tokensPerSecond > 0 && abs(tokensPerSecond * microseconds / 1e6 - 1) < 0.01)
+        #expect((object?["peak_rss_mb"] as? Double ?? 0) > 1)
+    }
+
     @Test("RECUR_KERNEL=portable forces the portable kernel; an unknown name is reported and ignored")
     func kernelEnvironment() throws {
         let forced = try RecurBinary.run(["demo"], environment: ["RECUR_KERNEL": "portable"])
@@ -44,6 +66,14 @@ struct CommandLineTests {
               (["bench", "gemm", "--kernel", "sse9"], "--kernel"),
               (["bench", "gemm", "--window", "-1"], "--window"),
               (["bench", "gemm", "--k", "many"], "--k"),
+              (["bench", "rnn", "--cell", "transformer"], "--cell"),
+              (["bench", "rnn", "--gru-variant", "keras"], "--gru-variant"),
+              (["bench", "rnn", "--activation", "sigmoid"], "--activation"),
+              (["bench", "rnn", "--mode", "fast"], "--mode"),
+              (["bench", "rnn", "--hidden-size", "0"], "--hidden-size"),
+              (["bench", "rnn", "--batch-size", "-3"], "--batch-size"),
+              (["bench", "rnn", "--mode", "step", "--bidirectional"], "--mode step"),
+              (["bench", "rnn", "--threads", "0"], "--threads"),
               (["no-such-command"], "no-such-command"),
           ])
     func badFlags(arguments: [String], option: String) throws {

@@ -42,16 +42,18 @@ struct RecurrentNetworkTests {
         }
     }
 
-    @Test("the Float32 path agrees with the Float64 check path", arguments: CellKind.all)
-    func floatAgreesWithFloat64(_ kind: CellKind) {
+    /// Small batches share each step's product between threads; 16 or more sequences are split between
+    /// threads for the whole pass. Both must agree with the Float64 path.
+    @Test("the Float32 path agrees with the Float64 check path", arguments: CellKind.all, [4, 19])
+    func floatAgreesWithFloat64(_ kind: CellKind, batchSize: Int) {
         let network = Self.network(kind, inputSize: 7, hiddenSize: 33)
         let model = Float64Recurrent(network)
-        let steps = 6, batchSize = 4, lengths = [6, 2, 5, 1]
+        let steps = 6, lengths = (0..<batchSize).map { [6, 2, 5, 1][$0 % 4] }
         let input = randomValues(steps * batchSize * 7, seed: 1)
         let upstream = randomValues(steps * batchSize * network.configuration.outputSize, seed: 2)
         var dropout = SeededGenerator(seed: 1)
         let (y, tape) = network.forward(Tensor(shape: [steps, batchSize, 7], scalars: floats(input)), lengths: lengths,
-                                        dropoutGenerator: &dropout)
+                                        dropoutGenerator: &dropout, settings: ComputeSettings(threadCount: 2))
         let gradient = network.backward(tape, outputGradient: Tensor(shape: y.outputs.shape, scalars: floats(upstream)))
         let reference = model.forward(input: input, steps: steps, batchSize: batchSize, lengths: lengths)
         let referenceGradient = model.gradients(input: input, steps: steps, batchSize: batchSize, lengths: lengths,

@@ -140,55 +140,69 @@ RK_ATTR static void RK_NAME(gemv_packed)(long k, long n, const float *restrict x
     }
 }
 
-// Elementwise functions. exp(x) = 2^n · e^r with n = round(x / ln 2), r = x − n·ln 2 (|r| ≤ ln2 / 2),
-// e^r by its Taylor series to r^7 (truncation error below 4e-9 relative), 2^n built in the exponent bits.
-RK_ATTR static inline float RK_NAME(exp1)(float x) {
-    x = x < -87.0f ? -87.0f : x;
-    x = x > 88.0f ? 88.0f : x;
-    const float shifter = 12582912.0f; // 1.5 · 2^23: adding it rounds to an integer
-    float t = x * 1.44269504088896341f + shifter;
-    float n = t - shifter;
-    float r = x - n * 0.693145751953125f;   // ln 2, high part (exact in float)
-    r = r - n * 1.428606765330187e-06f;     // ln 2, low part
-    float p = 1.0f / 5040.0f;
-    p = p * r + 1.0f / 720.0f;
-    p = p * r + 1.0f / 120.0f;
-    p = p * r + 1.0f / 24.0f;
-    p = p * r + 1.0f / 6.0f;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
-    int bits = ((int)n + 127) << 23;
-    float scale;
-    __builtin_memcpy(&scale, &bits, 4);
-    return p * scale;
+// Elementwise functions, on whole vectors (a last partial vector goes through a padded copy).
+// exp(x) = 2^n · e^r with n = round(x / ln 2), r = x − n·ln 2 (|r| ≤ ln2 / 2), e^r by its Taylor series
+// to r^7 (truncation error below 4e-9 relative), 2^n built in the exponent bits. Inputs clamp to [−87, 88].
+typedef int RK_NAME(ivec) __attribute__((vector_size(RK_LANES * 4), aligned(4)));
+
+RK_ATTR static inline RK_NAME(vec) RK_NAME(expv)(RK_NAME(vec) x) {
+    x = __builtin_elementwise_max(x, RK_SPLAT(-87.0f));
+    x = __builtin_elementwise_min(x, RK_SPLAT(88.0f));
+    const RK_NAME(vec) shifter = RK_SPLAT(12582912.0f); // 1.5 · 2^23: adding it rounds to an integer
+    RK_NAME(vec) n = (x * RK_SPLAT(1.44269504088896341f) + shifter) - shifter;
+    RK_NAME(vec) r = x - n * RK_SPLAT(0.693145751953125f);   // ln 2, high part (exact in float)
+    r = r - n * RK_SPLAT(1.428606765330187e-06f);             // ln 2, low part
+    RK_NAME(vec) p = RK_SPLAT(1.0f / 5040.0f);
+    p = p * r + RK_SPLAT(1.0f / 720.0f);
+    p = p * r + RK_SPLAT(1.0f / 120.0f);
+    p = p * r + RK_SPLAT(1.0f / 24.0f);
+    p = p * r + RK_SPLAT(1.0f / 6.0f);
+    p = p * r + RK_SPLAT(0.5f);
+    p = p * r + RK_SPLAT(1.0f);
+    p = p * r + RK_SPLAT(1.0f);
+    RK_NAME(ivec) bits = (__builtin_convertvector(n, RK_NAME(ivec)) + 127) << 23;
+    return p * (RK_NAME(vec))bits;
 }
 
-RK_ATTR static void RK_NAME(exp)(const float *x, float *y, long n) {
-    for (long i = 0; i < n; i++) y[i] = RK_NAME(exp1)(x[i]);
+RK_ATTR static inline RK_NAME(vec) RK_NAME(sigmoidv)(RK_NAME(vec) x) {
+    return RK_SPLAT(1.0f) / (RK_SPLAT(1.0f) + RK_NAME(expv)(-x));
 }
 
-RK_ATTR static void RK_NAME(sigmoid)(const float *x, float *y, long n) {
-    for (long i = 0; i < n; i++) y[i] = 1.0f / (1.0f + RK_NAME(exp1)(-x[i]));
+RK_ATTR static inline RK_NAME(vec) RK_NAME(tanhv)(RK_NAME(vec) v) {
+    const RK_NAME(ivec) sign = (RK_NAME(ivec)){0} + (int)0x80000000;
+    RK_NAME(vec) a = (RK_NAME(vec))((RK_NAME(ivec))v & ~sign);
+    RK_NAME(vec) large = RK_SPLAT(1.0f) - RK_SPLAT(2.0f) / (RK_NAME(expv)(RK_SPLAT(2.0f) * a) + RK_SPLAT(1.0f));
+    // Near zero the subtraction above cancels; the Taylor series keeps the relative error small.
+    RK_NAME(vec) a2 = a * a;
+    RK_NAME(vec) q = RK_SPLAT(1382.0f / 155925.0f);
+    q = q * a2 - RK_SPLAT(62.0f / 2835.0f);
+    q = q * a2 + RK_SPLAT(17.0f / 315.0f);
+    q = q * a2 - RK_SPLAT(2.0f / 15.0f);
+    q = q * a2 + RK_SPLAT(1.0f / 3.0f);
+    RK_NAME(vec) small = a - a * a2 * q;
+    RK_NAME(ivec) useSmall = a < RK_SPLAT(0.25f);
+    RK_NAME(ivec) t = ((RK_NAME(ivec))small & useSmall) | ((RK_NAME(ivec))large & ~useSmall);
+    return (RK_NAME(vec))(t | ((RK_NAME(ivec))v & sign));
 }
 
-RK_ATTR static void RK_NAME(tanh)(const float *x, float *y, long n) {
-    for (long i = 0; i < n; i++) {
-        float v = x[i];
-        float a = v < 0 ? -v : v;
-        float large = 1.0f - 2.0f / (RK_NAME(exp1)(2.0f * a) + 1.0f);
-        // Near zero the subtraction above cancels; the Taylor series keeps the relative error small.
-        float a2 = a * a;
-        float q = 1382.0f / 155925.0f;
-        q = q * a2 - 62.0f / 2835.0f;
-        q = q * a2 + 17.0f / 315.0f;
-        q = q * a2 - 2.0f / 15.0f;
-        q = q * a2 + 1.0f / 3.0f;
-        float small = a - a * a2 * q;
-        float t = a < 0.25f ? small : large;
-        y[i] = v < 0 ? -t : t;
+// y[i] = f(x[i]) for n elements; y may be x.
+#define RK_ELEMENTWISE(function, vector_function)                                          \
+    RK_ATTR static void RK_NAME(function)(const float *x, float *y, long n) {              \
+        long i = 0;                                                                         \
+        for (; i + RK_LANES <= n; i += RK_LANES)                                           \
+            RK_NAME(store)(y + i, RK_NAME(vector_function)(RK_NAME(load)(x + i)));          \
+        if (i < n) {                                                                        \
+            float buffer[RK_LANES] = {0};                                                   \
+            for (long j = 0; j < n - i; j++) buffer[j] = x[i + j];                          \
+            RK_NAME(store)(buffer, RK_NAME(vector_function)(RK_NAME(load)(buffer)));        \
+            for (long j = 0; j < n - i; j++) y[i + j] = buffer[j];                          \
+        }                                                                                   \
     }
-}
+
+RK_ELEMENTWISE(exp, expv)
+RK_ELEMENTWISE(sigmoid, sigmoidv)
+RK_ELEMENTWISE(tanh, tanhv)
+#undef RK_ELEMENTWISE
 
 #undef RK_NR
 #undef RK_SPLAT

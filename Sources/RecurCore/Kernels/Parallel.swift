@@ -5,7 +5,7 @@ import Synchronization
 /// Runs `body(0) … body(count − 1)` at once, `body(0)` on the calling thread and the rest on Recur's
 /// worker threads; returns when all have finished. With `count == 1`, or when another parallel region
 /// is already running (a nested or concurrent call), the calls run one after another on this thread.
-func parallelFor(_ count: Int, _ body: (Int) -> Void) {
+public func parallelFor(_ count: Int, _ body: (Int) -> Void) {
     if count <= 1 {
         if count == 1 { body(0) }
         return

@@ -20,37 +20,41 @@
 ///     dc<t-1>  = dc * Γf
 ///     da<t-1>  = W_hhᵀ [dΓu; dΓf; dc̃; dΓo]
 extension RecurrentDirection {
-    func lstmForwardStep(rows n: Int, firstRow r0: Int, recurrent: [S.PreparedMatrix]) {
-        let h = hiddenSize, g = gateWidth
-        let z = gates.pointer + r0 * g
-        S.multiply(m: n, a: hidden.pointer, lda: h, prepared: recurrent[0], c: z, ldc: g, accumulate: true,
-                   settings: settings)
-        if keepsCache { (previousMemory.pointer + r0 * h).update(from: memory.pointer, count: n * h) }
-        let tanhC = stepRows(memoryTanh, r0, width: h)
-        for row in 0..<n {
-            let gate = z + row * g
-            S.sigmoid(gate, count: 2 * h, settings: settings)          // Γu, Γf
-            S.tanh(gate + 2 * h, count: h, settings: settings)          // c̃
-            S.sigmoid(gate + 3 * h, count: h, settings: settings)       // Γo
-            let update = gate, forget = gate + h, candidate = gate + 2 * h
-            let c = memory.pointer + row * h
-            for k in 0..<h { c[k] = update[k] * candidate[k] + forget[k] * c[k] }
-        }
-        tanhC.update(from: memory.pointer, count: n * h)
-        S.tanh(tanhC, count: n * h, settings: settings)
-        for row in 0..<n {
-            let outputGate = z + row * g + 3 * h, t = tanhC + row * h, a = hidden.pointer + row * h
-            for k in 0..<h { a[k] = outputGate[k] * t[k] }
+    func lstmForwardStep(_ rows: StepRows, recurrent: [S.PreparedMatrix]) {
+        let h = hiddenSize, g = gateWidth, settings = rows.settings
+        let z = gates.pointer + rows.packedFirst * g
+        let a = hidden.pointer + rows.first * h, c = memory.pointer + rows.first * h
+        S.multiply(m: rows.count, a: a, lda: h, prepared: recurrent[0], c: z, ldc: g, accumulate: true, settings: settings)
+        let tanhC = stepRows(memoryTanh, rows, width: h)
+        let cPrevious = keepsCache ? previousMemory.pointer + rows.packedFirst * h : nil
+        forEachRowBlock(rows.count, settings: settings) { block in
+            let first = block.lowerBound * h, count = block.count * h
+            cPrevious?.advanced(by: first).update(from: c + first, count: count)
+            for row in block {
+                let gate = z + row * g
+                S.sigmoid(gate, count: 2 * h, settings: settings)          // Γu, Γf
+                S.tanh(gate + 2 * h, count: h, settings: settings)          // c̃
+                S.sigmoid(gate + 3 * h, count: h, settings: settings)       // Γo
+                let update = gate, forget = gate + h, candidate = gate + 2 * h, cRow = c + row * h
+                for k in 0..<h { cRow[k] = update[k] * candidate[k] + forget[k] * cRow[k] }
+            }
+            (tanhC + first).update(from: c + first, count: count)
+            S.tanh(tanhC + first, count: count, settings: settings)
+            for row in block {
+                let outputGate = z + row * g + 3 * h, t = tanhC + row * h, aRow = a + row * h
+                for k in 0..<h { aRow[k] = outputGate[k] * t[k] }
+            }
         }
     }
 
-    func lstmBackwardStep(rows n: Int, firstRow r0: Int, recurrent: [S.PreparedMatrix],
+    func lstmBackwardStep(_ rows: StepRows, recurrent: [S.PreparedMatrix],
                           dh: UnsafeMutablePointer<S>, dc: UnsafeMutablePointer<S>, dGates: UnsafeMutablePointer<S>) {
-        let h = hiddenSize, g = gateWidth
-        for row in 0..<n {
+        let h = hiddenSize, g = gateWidth, settings = rows.settings, r0 = rows.packedFirst
+        let daRows = dh + rows.first * h, dcRows = dc + rows.first * h
+        forEachRowBlock(rows.count, settings: settings) { block in for row in block {
             let gate = gates.pointer + (r0 + row) * g, d = dGates + (r0 + row) * g
             let tanhC = memoryTanh.pointer + (r0 + row) * h, cPrevious = previousMemory.pointer + (r0 + row) * h
-            let da = dh + row * h, dcRow = dc + row * h
+            let da = daRows + row * h, dcRow = dcRows + row * h
             for k in 0..<h {
                 let update = gate[k], forget = gate[h + k], candidate = gate[2 * h + k], outputGate = gate[3 * h + k]
                 let t = tanhC[k]
@@ -61,8 +65,8 @@ extension RecurrentDirection {
                 d[3 * h + k] = da[k] * t * outputGate * (1 - outputGate)
                 dcRow[k] = dcTotal * forget
             }
-        }
-        S.multiply(m: n, a: dGates + r0 * g, lda: g, prepared: recurrent[0], c: dh, ldc: h, accumulate: false,
+        } }
+        S.multiply(m: rows.count, a: dGates + r0 * g, lda: g, prepared: recurrent[0], c: daRows, ldc: h, accumulate: false,
                    settings: settings)
     }
 }

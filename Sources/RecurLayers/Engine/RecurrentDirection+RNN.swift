@@ -12,29 +12,34 @@
 ///     da<t-1>  = W_aaᵀ dz<t>
 ///     dW_aa   += dz<t> a<t-1>ᵀ,  dW_ax += dz<t> x<t>ᵀ,  db_a += dz<t>    (after the loop)
 extension RecurrentDirection {
-    /// gates rows [n, H]: z = projection + a<t-1>·W_aaᵀ, then a<t> = g(z) (kept in place: it is the output).
-    func rnnForwardStep(rows n: Int, firstRow r0: Int, recurrent: [S.PreparedMatrix]) {
-        let h = hiddenSize
-        let z = gates.pointer + r0 * h
-        S.multiply(m: n, a: hidden.pointer, lda: h, prepared: recurrent[0], c: z, ldc: h, accumulate: true,
-                   settings: settings)
-        if configuration.activation == .relu {
-            for k in 0..<(n * h) where !(z[k] > 0) { z[k] = 0 }
-        } else {
-            S.tanh(z, count: n * h, settings: settings)
+    /// gates rows [m, H]: z = projection + a<t-1>·W_aaᵀ, then a<t> = g(z) (kept in place: it is the output).
+    func rnnForwardStep(_ rows: StepRows, recurrent: [S.PreparedMatrix]) {
+        let h = hiddenSize, settings = rows.settings
+        let z = gates.pointer + rows.packedFirst * h, a = hidden.pointer + rows.first * h
+        S.multiply(m: rows.count, a: a, lda: h, prepared: recurrent[0], c: z, ldc: h, accumulate: true, settings: settings)
+        forEachRowBlock(rows.count, settings: settings) { block in
+            let first = block.lowerBound * h, count = block.count * h
+            if configuration.activation == .relu {
+                for k in first..<(first + count) where !(z[k] > 0) { z[k] = 0 }
+            } else {
+                S.tanh(z + first, count: count, settings: settings)
+            }
+            (a + first).update(from: z + first, count: count)
         }
-        hidden.pointer.update(from: z, count: n * h)
     }
 
-    func rnnBackwardStep(rows n: Int, firstRow r0: Int, recurrent: [S.PreparedMatrix],
+    func rnnBackwardStep(_ rows: StepRows, recurrent: [S.PreparedMatrix],
                          dh: UnsafeMutablePointer<S>, dGates: UnsafeMutablePointer<S>) {
-        let h = hiddenSize
-        let a = gates.pointer + r0 * h, dz = dGates + r0 * h
-        if configuration.activation == .relu {
-            for k in 0..<(n * h) { dz[k] = a[k] > 0 ? dh[k] : 0 }
-        } else {
-            for k in 0..<(n * h) { dz[k] = dh[k] * (1 - a[k] * a[k]) }
+        let h = hiddenSize, settings = rows.settings
+        let a = gates.pointer + rows.packedFirst * h, dz = dGates + rows.packedFirst * h, da = dh + rows.first * h
+        forEachRowBlock(rows.count, settings: settings) { block in
+            let span = (block.lowerBound * h)..<(block.upperBound * h)
+            if configuration.activation == .relu {
+                for k in span { dz[k] = a[k] > 0 ? da[k] : 0 }
+            } else {
+                for k in span { dz[k] = da[k] * (1 - a[k] * a[k]) }
+            }
         }
-        S.multiply(m: n, a: dz, lda: h, prepared: recurrent[0], c: dh, ldc: h, accumulate: false, settings: settings)
+        S.multiply(m: rows.count, a: dz, lda: h, prepared: recurrent[0], c: da, ldc: h, accumulate: false, settings: settings)
     }
 }

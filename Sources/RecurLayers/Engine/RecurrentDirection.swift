@@ -98,22 +98,66 @@ final class RecurrentDirection<S: RecurrentScalar> {
         gateWidth = configuration.gateWidth
         let rows = batch.rowCount, b = batch.batchSize, h = hiddenSize, g = gateWidth
         let cell = configuration.cell, course = configuration.gruVariant == .course
-        gates = ScalarBuffer(count: rows * g)
-        output = ScalarBuffer(count: rows * h)
+        gates = ScalarBuffer(uninitializedCount: rows * g)      // written whole by the input projection
+        output = ScalarBuffer(uninitializedCount: rows * h)     // every live row written once
         hidden = ScalarBuffer(count: b * h)
         memory = ScalarBuffer(count: cell == .lstm ? b * h : 0)
         let perStep = keepsCache ? rows : b
-        previousHidden = ScalarBuffer(count: keepsCache ? rows * h : 0)
-        previousMemory = ScalarBuffer(count: keepsCache && cell == .lstm ? rows * h : 0)
-        memoryTanh = ScalarBuffer(count: cell == .lstm ? perStep * h : 0)
-        hiddenGates = ScalarBuffer(count: cell == .gru && !course ? perStep * g : 0)
-        resetHidden = ScalarBuffer(count: cell == .gru && course ? perStep * h : 0)
+        previousHidden = ScalarBuffer(uninitializedCount: keepsCache ? rows * h : 0)
+        previousMemory = ScalarBuffer(uninitializedCount: keepsCache && cell == .lstm ? rows * h : 0)
+        memoryTanh = ScalarBuffer(uninitializedCount: cell == .lstm ? perStep * h : 0)
+        hiddenGates = ScalarBuffer(uninitializedCount: cell == .gru && !course ? perStep * g : 0)
+        resetHidden = ScalarBuffer(uninitializedCount: cell == .gru && course ? perStep * h : 0)
         gateScratch = ScalarBuffer(count: cell == .gru && course ? b * 2 * h : 0)
     }
 
-    /// Row `r0` of a per-step buffer: its own row with a cache, the start of the scratch without.
-    func stepRows(_ buffer: ScalarBuffer<S>, _ r0: Int, width: Int) -> UnsafeMutablePointer<S> {
-        keepsCache ? buffer.pointer + r0 * width : buffer.pointer
+    /// The rows of one step that one thread works on.
+    struct StepRows {
+        /// First state row (in `batch.order`) and first packed row of the step's live rows handled here.
+        let first: Int, packedFirst: Int
+        /// How many rows.
+        let count: Int
+        /// Threads the step's own products and loops may use: 1 when the batch is split across threads.
+        let settings: ComputeSettings
+    }
+
+    /// The step's rows of a per-step buffer: its own rows with a cache, the matching rows of the [B, width]
+    /// scratch without.
+    func stepRows(_ buffer: ScalarBuffer<S>, _ rows: StepRows, width: Int) -> UnsafeMutablePointer<S> {
+        buffer.pointer + (keepsCache ? rows.packedFirst : rows.first) * width
+    }
+
+    /// Calls `body` on consecutive ranges covering 0..<n, one per thread when the rows are many enough to share.
+    func forEachRowBlock(_ n: Int, settings: ComputeSettings, _ body: (Range<Int>) -> Void) {
+        let parts = n * hiddenSize >= 8192 ? min(settings.threadCount, n) : 1
+        if parts <= 1 { body(0..<n); return }
+        parallelFor(parts) { part in body((n * part / parts)..<(n * (part + 1) / parts)) }
+    }
+
+    /// Runs `step(t, rows)` for every step in `order`. Sequences never interact, so with enough of them each
+    /// thread takes a fixed share of the batch through all steps on its own, without waiting for the others
+    /// at each step; a small batch instead shares each step's product between the threads.
+    func forEachStep(_ order: [Int], _ step: (Int, StepRows) -> Void) {
+        let b = batch.batchSize, threads = settings.threadCount
+        let minimumRows = 8
+        if threads > 1 && b >= 2 * minimumRows {
+            let parts = min(threads, b / minimumRows)
+            var single = settings
+            single.threadCount = 1
+            parallelFor(parts) { part in
+                let share = (b * part / parts)..<(b * (part + 1) / parts)
+                for t in order {
+                    let n = min(batch.activeCounts[t], share.upperBound)
+                    if n <= share.lowerBound { continue }
+                    step(t, StepRows(first: share.lowerBound, packedFirst: batch.offsets[t] + share.lowerBound,
+                                     count: n - share.lowerBound, settings: single))
+                }
+            }
+        } else {
+            for t in order where batch.activeCounts[t] > 0 {
+                step(t, StepRows(first: 0, packedFirst: batch.offsets[t], count: batch.activeCounts[t], settings: settings))
+            }
+        }
     }
 
     /// Steps in the order the forward pass takes them.
@@ -139,30 +183,30 @@ final class RecurrentDirection<S: RecurrentScalar> {
                        accumulate: false, settings: settings)
         }
         let bias = timeIndependentBias(w)
-        for row in 0..<rows {
-            let p = gates.pointer + row * g
-            for j in 0..<g { p[j] += bias[j] }
-        }
         if let initialHidden { hidden.pointer.update(from: initialHidden, count: batch.batchSize * h) }
         if let initialMemory, configuration.cell == .lstm {
             memory.pointer.update(from: initialMemory, count: batch.batchSize * h)
         }
         let recurrent = prepared?.recurrent ?? Self.prepareRecurrent(configuration, w, settings: settings)
-        for t in forwardSteps {
-            let n = batch.activeCounts[t], r0 = batch.offsets[t]
-            if n == 0 { continue }
-            if keepsCache { (previousHidden.pointer + r0 * h).update(from: hidden.pointer, count: n * h) }
+        forEachStep(forwardSteps) { _, rows in
+            // + b, here rather than in a pass of its own: these rows are about to be used, and each thread adds its own.
+            for row in 0..<rows.count {
+                let p = gates.pointer + (rows.packedFirst + row) * g
+                for j in 0..<g { p[j] += bias[j] }
+            }
+            let h0 = hidden.pointer + rows.first * h, count = rows.count * h
+            if keepsCache { (previousHidden.pointer + rows.packedFirst * h).update(from: h0, count: count) }
             switch configuration.cell {
-            case .rnn: rnnForwardStep(rows: n, firstRow: r0, recurrent: recurrent)
-            case .lstm: lstmForwardStep(rows: n, firstRow: r0, recurrent: recurrent)
+            case .rnn: rnnForwardStep(rows, recurrent: recurrent)
+            case .lstm: lstmForwardStep(rows, recurrent: recurrent)
             case .gru:
                 if configuration.gruVariant == .course {
-                    courseGRUForwardStep(rows: n, firstRow: r0, recurrent: recurrent)
+                    courseGRUForwardStep(rows, recurrent: recurrent)
                 } else {
-                    pytorchGRUForwardStep(rows: n, firstRow: r0, recurrent: recurrent, weights: w)
+                    pytorchGRUForwardStep(rows, recurrent: recurrent, weights: w)
                 }
             }
-            (output.pointer + r0 * h).update(from: hidden.pointer, count: n * h)
+            (output.pointer + rows.packedFirst * h).update(from: h0, count: count)
         }
     }
 
@@ -219,28 +263,25 @@ final class RecurrentDirection<S: RecurrentScalar> {
         if let finalMemoryGradient, cell == .lstm { dc.pointer.update(from: finalMemoryGradient, count: b * h) }
         // dGates: dL/d(pre-activation) of every gate, [N, G]; the PyTorch GRU's recurrent part differs in its
         // n block (r * dn), so it has its own [N, G].
-        let dGates = ScalarBuffer<S>(count: rows * g)
-        let dHiddenGates = cell == .gru && !course ? ScalarBuffer<S>(count: rows * g) : dGates
+        let dGates = ScalarBuffer<S>(uninitializedCount: rows * g)   // every live row written by its step
+        let dHiddenGates = cell == .gru && !course ? ScalarBuffer<S>(uninitializedCount: rows * g) : dGates
         let recurrent = prepareBackward(w)
         let scratch = ScalarBuffer<S>(count: cell == .gru && course ? b * h : 0)
-        for t in forwardSteps.reversed() {
-            let n = batch.activeCounts[t], r0 = batch.offsets[t]
-            if n == 0 { continue }
+        forEachStep(forwardSteps.reversed()) { _, rows in
             if let outputGradient {
-                let up = outputGradient + r0 * h
-                for k in 0..<(n * h) { dh.pointer[k] += up[k] }
+                let up = outputGradient + rows.packedFirst * h, down = dh.pointer + rows.first * h
+                for k in 0..<(rows.count * h) { down[k] += up[k] }
             }
             switch cell {
-            case .rnn: rnnBackwardStep(rows: n, firstRow: r0, recurrent: recurrent, dh: dh.pointer, dGates: dGates.pointer)
-            case .lstm: lstmBackwardStep(rows: n, firstRow: r0, recurrent: recurrent, dh: dh.pointer, dc: dc.pointer,
-                                         dGates: dGates.pointer)
+            case .rnn: rnnBackwardStep(rows, recurrent: recurrent, dh: dh.pointer, dGates: dGates.pointer)
+            case .lstm: lstmBackwardStep(rows, recurrent: recurrent, dh: dh.pointer, dc: dc.pointer, dGates: dGates.pointer)
             case .gru:
                 if course {
-                    courseGRUBackwardStep(rows: n, firstRow: r0, recurrent: recurrent, dh: dh.pointer,
-                                          dGates: dGates.pointer, ds: scratch.pointer)
+                    courseGRUBackwardStep(rows, recurrent: recurrent, dh: dh.pointer, dGates: dGates.pointer,
+                                          ds: scratch.pointer)
                 } else {
-                    pytorchGRUBackwardStep(rows: n, firstRow: r0, recurrent: recurrent, dh: dh.pointer,
-                                           dGates: dGates.pointer, dHiddenGates: dHiddenGates.pointer)
+                    pytorchGRUBackwardStep(rows, recurrent: recurrent, dh: dh.pointer, dGates: dGates.pointer,
+                                           dHiddenGates: dHiddenGates.pointer)
                 }
             }
         }

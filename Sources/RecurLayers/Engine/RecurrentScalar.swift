@@ -101,7 +101,7 @@ extension Double: RecurrentScalar {
     }
 }
 
-/// Zero-initialized scalars on a 64-byte boundary, owned by one pass.
+/// Scalars on a 64-byte boundary, owned by one pass; zero unless made with `uninitializedCount`.
 final class ScalarBuffer<Scalar: RecurrentScalar>: @unchecked Sendable {
     let pointer: UnsafeMutablePointer<Scalar>
     let count: Int
@@ -111,6 +111,13 @@ final class ScalarBuffer<Scalar: RecurrentScalar>: @unchecked Sendable {
         let raw = UnsafeMutableRawPointer.allocate(byteCount: max(1, count) * MemoryLayout<Scalar>.stride, alignment: 64)
         pointer = raw.bindMemory(to: Scalar.self, capacity: max(1, count))
         pointer.initialize(repeating: 0, count: max(1, count))
+    }
+
+    /// A buffer whose every element the caller writes before reading it.
+    init(uninitializedCount count: Int) {
+        self.count = count
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(1, count) * MemoryLayout<Scalar>.stride, alignment: 64)
+        pointer = raw.bindMemory(to: Scalar.self, capacity: max(1, count))
     }
 
     deinit { UnsafeMutableRawPointer(pointer).deallocate() }
