@@ -20,12 +20,14 @@ RK_ATTR static inline void RK_NAME(store)(float *p, RK_NAME(vec) v) {
     *(RK_NAME(vec) *)p = v;
 }
 
-/// C tile (+)= A panel · B panel, both packed (see recur_gemm_tile).
-RK_ATTR static void RK_NAME(gemm_tile)(long kc, const float *restrict a, const float *restrict b,
-                                       float *restrict c, long ldc, int accumulate, long mr, long nr) {
+/// The first `rows` rows of a C tile (+)= A panel · B panel; `rows` is a constant at each call below, so the
+/// loops unroll and a short last tile (M not a multiple of MR) costs only the rows it has.
+RK_ATTR static inline __attribute__((always_inline)) void RK_NAME(gemm_rows)(
+    const int rows, long kc, const float *restrict a, const float *restrict b, float *restrict c, long ldc,
+    int accumulate, long nr) {
     RK_NAME(vec) acc[RK_MR][RK_NV];
 #pragma clang loop unroll(full)
-    for (int i = 0; i < RK_MR; i++) {
+    for (int i = 0; i < rows; i++) {
 #pragma clang loop unroll(full)
         for (int v = 0; v < RK_NV; v++) acc[i][v] = (RK_NAME(vec)){0};
     }
@@ -34,7 +36,7 @@ RK_ATTR static void RK_NAME(gemm_tile)(long kc, const float *restrict a, const f
 #pragma clang loop unroll(full)
         for (int v = 0; v < RK_NV; v++) bv[v] = RK_NAME(load)(b + v * RK_LANES);
 #pragma clang loop unroll(full)
-        for (int i = 0; i < RK_MR; i++) {
+        for (int i = 0; i < rows; i++) {
             RK_NAME(vec) av = RK_SPLAT(a[i]);
 #pragma clang loop unroll(full)
             for (int v = 0; v < RK_NV; v++) acc[i][v] = acc[i][v] + av * bv[v];
@@ -42,9 +44,9 @@ RK_ATTR static void RK_NAME(gemm_tile)(long kc, const float *restrict a, const f
         a += RK_MR;
         b += RK_NR;
     }
-    if (mr == RK_MR && nr == RK_NR) {
+    if (nr == RK_NR) {
 #pragma clang loop unroll(full)
-        for (int i = 0; i < RK_MR; i++) {
+        for (int i = 0; i < rows; i++) {
 #pragma clang loop unroll(full)
             for (int v = 0; v < RK_NV; v++) {
                 float *cp = c + i * ldc + v * RK_LANES;
@@ -55,14 +57,31 @@ RK_ATTR static void RK_NAME(gemm_tile)(long kc, const float *restrict a, const f
     }
     float tile[RK_MR * RK_NR];
 #pragma clang loop unroll(full)
-    for (int i = 0; i < RK_MR; i++) {
+    for (int i = 0; i < rows; i++) {
 #pragma clang loop unroll(full)
         for (int v = 0; v < RK_NV; v++) RK_NAME(store)(tile + i * RK_NR + v * RK_LANES, acc[i][v]);
     }
-    for (long i = 0; i < mr; i++) {
+    for (long i = 0; i < rows; i++) {
         for (long j = 0; j < nr; j++) {
             c[i * ldc + j] = accumulate ? c[i * ldc + j] + tile[i * RK_NR + j] : tile[i * RK_NR + j];
         }
+    }
+}
+
+/// C tile (+)= A panel · B panel, both packed (see recur_gemm_tile): mr ≤ MR rows, nr ≤ NR columns.
+RK_ATTR static void RK_NAME(gemm_tile)(long kc, const float *restrict a, const float *restrict b,
+                                       float *restrict c, long ldc, int accumulate, long mr, long nr) {
+    switch (mr) {
+    case 1: RK_NAME(gemm_rows)(1, kc, a, b, c, ldc, accumulate, nr); break;
+    case 2: RK_NAME(gemm_rows)(2, kc, a, b, c, ldc, accumulate, nr); break;
+    case 3: RK_NAME(gemm_rows)(3, kc, a, b, c, ldc, accumulate, nr); break;
+#if RK_MR == 4
+    default: RK_NAME(gemm_rows)(4, kc, a, b, c, ldc, accumulate, nr); break;
+#else
+    case 4: RK_NAME(gemm_rows)(4, kc, a, b, c, ldc, accumulate, nr); break;
+    case 5: RK_NAME(gemm_rows)(5, kc, a, b, c, ldc, accumulate, nr); break;
+    default: RK_NAME(gemm_rows)(RK_MR, kc, a, b, c, ldc, accumulate, nr); break;
+#endif
     }
 }
 
