@@ -19,7 +19,7 @@ let package = Package(
 
         // MARK: - Library
         .target(name: "RecurCore", dependencies: ["CRecurKernels"]),
-        .target(name: "RecurLayers", dependencies: ["RecurCore"]),
+        .target(name: "RecurLayers", dependencies: ["CRecurKernels", "RecurCore"]),
         .target(name: "Recur", dependencies: ["RecurCore", "RecurLayers"]),
 
         // MARK: - Command-line tool

@@ -223,5 +223,7 @@ RK_ELEMENTWISE(sigmoid, sigmoidv)
 RK_ELEMENTWISE(tanh, tanhv)
 #undef RK_ELEMENTWISE
 
+#include "Cells.inc.h"
+
 #undef RK_NR
 #undef RK_SPLAT

@@ -38,7 +38,8 @@ public enum CPUKernel: String, CaseIterable, Sendable, CustomStringConvertible {
     /// Columns of C one micro-kernel call computes (NR); packed panels are this wide.
     public var tileColumns: Int { Int(recur_gemm_tile_columns(isa)) }
 
-    var isa: Int32 {
+    /// The `RECUR_ISA_*` value CRecurKernels dispatches on for this kernel.
+    public var isa: Int32 {
         switch self {
         case .portable: Int32(RECUR_ISA_PORTABLE)
         case .avx2: Int32(RECUR_ISA_AVX2)

@@ -24,28 +24,23 @@ extension RecurrentDirection {
         let h = hiddenSize, g = gateWidth, settings = rows.settings, m = rows.count
         let z = gates.pointer + rows.packedFirst * g, hidden = self.hidden.pointer + rows.first * h
         let product = gateScratch.pointer + rows.first * 2 * h
-        // [Γr, Γu] pre-activations += c<t-1>·[W_hr; W_hu]ᵀ, [m, 2H].
+        // [Γr, Γu] pre-activations: + c<t-1>·[W_hr; W_hu]ᵀ, [m, 2H].
         S.multiply(m: m, a: hidden, lda: h, prepared: recurrent[0], c: product, ldc: 2 * h, accumulate: false,
                    settings: settings)
         let reset = stepRows(resetHidden, rows, width: h)
-        forEachRowBlock(m, settings: settings) { block in for row in block {
-            let gate = z + row * g, p = product + row * 2 * h
-            for k in 0..<(2 * h) { gate[k] += p[k] }
-            S.sigmoid(gate, count: 2 * h, settings: settings)
-            let c = hidden + row * h, s = reset + row * h
-            for k in 0..<h { s[k] = gate[k] * c[k] }                                     // Γr * c<t-1>
-        } }
+        forEachRowBlock(m, settings: settings) { block in
+            let first = block.lowerBound
+            S.courseGRUGates(rows: block.count, hiddenSize: h, gates: z + first * g, product: product + first * 2 * h,
+                             hidden: hidden + first * h, resetHidden: reset + first * h, kernel: settings.kernel)
+        }
         // c̃ pre-activation += (Γr * c<t-1>)·W_hcᵀ.
         S.multiply(m: m, a: reset, lda: h, prepared: recurrent[1], c: z + 2 * h, ldc: g, accumulate: true,
                    settings: settings)
-        forEachRowBlock(m, settings: settings) { block in for row in block {
-            let gate = z + row * g, c = hidden + row * h
-            S.tanh(gate + 2 * h, count: h, settings: settings)
-            for k in 0..<h {
-                let update = gate[h + k], candidate = gate[2 * h + k]
-                c[k] = update * candidate + (1 - update) * c[k]
-            }
-        } }
+        forEachRowBlock(m, settings: settings) { block in
+            let first = block.lowerBound
+            S.courseGRUUpdate(rows: block.count, hiddenSize: h, gates: z + first * g, hidden: hidden + first * h,
+                              kernel: settings.kernel)
+        }
     }
 
     /// Backward of the course GRU, with dc = dL/dc<t>:
@@ -60,27 +55,22 @@ extension RecurrentDirection {
                                ds: UnsafeMutablePointer<S>) {
         let h = hiddenSize, g = gateWidth, settings = rows.settings, m = rows.count, r0 = rows.packedFirst
         let dcRows = dh + rows.first * h, dsRows = ds + rows.first * h
-        forEachRowBlock(m, settings: settings) { block in for row in block {
-            let gate = gates.pointer + (r0 + row) * g, d = dGates + (r0 + row) * g
-            let cPrevious = previousHidden.pointer + (r0 + row) * h, dc = dcRows + row * h
-            for k in 0..<h {
-                let update = gate[h + k], candidate = gate[2 * h + k]
-                d[2 * h + k] = dc[k] * update * (1 - candidate * candidate)
-                d[h + k] = dc[k] * (candidate - cPrevious[k]) * update * (1 - update)
-                dc[k] = dc[k] * (1 - update)
-            }
-        } }
+        forEachRowBlock(m, settings: settings) { block in
+            let row = r0 + block.lowerBound, first = block.lowerBound
+            S.courseGRUBackwardCandidate(rows: block.count, hiddenSize: h, gates: gates.pointer + row * g,
+                                         previousHidden: previousHidden.pointer + row * h,
+                                         hiddenGradient: dcRows + first * h, gateGradient: dGates + row * g,
+                                         kernel: settings.kernel)
+        }
         S.multiply(m: m, a: dGates + r0 * g + 2 * h, lda: g, prepared: recurrent[1], c: dsRows, ldc: h,
                    accumulate: false, settings: settings)
-        forEachRowBlock(m, settings: settings) { block in for row in block {
-            let gate = gates.pointer + (r0 + row) * g, d = dGates + (r0 + row) * g
-            let cPrevious = previousHidden.pointer + (r0 + row) * h, dc = dcRows + row * h, dsRow = dsRows + row * h
-            for k in 0..<h {
-                let reset = gate[k]
-                d[k] = dsRow[k] * cPrevious[k] * reset * (1 - reset)
-                dc[k] += dsRow[k] * reset
-            }
-        } }
+        forEachRowBlock(m, settings: settings) { block in
+            let row = r0 + block.lowerBound, first = block.lowerBound
+            S.courseGRUBackwardReset(rows: block.count, hiddenSize: h, gates: gates.pointer + row * g,
+                                     previousHidden: previousHidden.pointer + row * h, resetGradient: dsRows + first * h,
+                                     hiddenGradient: dcRows + first * h, gateGradient: dGates + row * g,
+                                     kernel: settings.kernel)
+        }
         S.multiply(m: m, a: dGates + r0 * g, lda: g, prepared: recurrent[0], c: dcRows, ldc: h, accumulate: true,
                    settings: settings)
     }
@@ -94,21 +84,11 @@ extension RecurrentDirection {
         // W_hh h for all three blocks, [m, 3H].
         S.multiply(m: m, a: hidden, lda: h, prepared: recurrent[0], c: hiddenGates, ldc: g, accumulate: false,
                    settings: settings)
-        let hiddenBiasN = w.hiddenBias + 2 * h
-        forEachRowBlock(m, settings: settings) { block in for row in block {
-            let gate = z + row * g, q = hiddenGates + row * g, state = hidden + row * h
-            for k in 0..<(2 * h) { gate[k] += q[k] }
-            S.sigmoid(gate, count: 2 * h, settings: settings)                           // r, z
-            for k in 0..<h {
-                q[2 * h + k] += hiddenBiasN[k]                                            // W_hn h + b_hn
-                gate[2 * h + k] += gate[k] * q[2 * h + k]
-            }
-            S.tanh(gate + 2 * h, count: h, settings: settings)                           // n
-            for k in 0..<h {
-                let keep = gate[h + k], candidate = gate[2 * h + k]
-                state[k] = (1 - keep) * candidate + keep * state[k]
-            }
-        } }
+        forEachRowBlock(m, settings: settings) { block in
+            let first = block.lowerBound
+            S.gruForward(rows: block.count, hiddenSize: h, gates: z + first * g, hiddenGates: hiddenGates + first * g,
+                         candidateHiddenBias: w.hiddenBias + 2 * h, hidden: hidden + first * h, kernel: settings.kernel)
+        }
     }
 
     /// Backward of PyTorch's GRU, with dh = dL/dh′ and hn = W_hn h + b_hn:
@@ -124,20 +104,13 @@ extension RecurrentDirection {
                                 dHiddenGates: UnsafeMutablePointer<S>) {
         let h = hiddenSize, g = gateWidth, settings = rows.settings, m = rows.count, r0 = rows.packedFirst
         let dhRows = dh + rows.first * h
-        forEachRowBlock(m, settings: settings) { block in for row in block {
-            let gate = gates.pointer + (r0 + row) * g, q = hiddenGates.pointer + (r0 + row) * g
-            let d = dGates + (r0 + row) * g, e = dHiddenGates + (r0 + row) * g
-            let previous = previousHidden.pointer + (r0 + row) * h, dhRow = dhRows + row * h
-            for k in 0..<h {
-                let reset = gate[k], keep = gate[h + k], candidate = gate[2 * h + k]
-                let dnPre = dhRow[k] * (1 - keep) * (1 - candidate * candidate)
-                let dzPre = dhRow[k] * (previous[k] - candidate) * keep * (1 - keep)
-                let drPre = dnPre * q[2 * h + k] * reset * (1 - reset)
-                d[k] = drPre; d[h + k] = dzPre; d[2 * h + k] = dnPre
-                e[k] = drPre; e[h + k] = dzPre; e[2 * h + k] = reset * dnPre
-                dhRow[k] = dhRow[k] * keep
-            }
-        } }
+        forEachRowBlock(m, settings: settings) { block in
+            let row = r0 + block.lowerBound, first = block.lowerBound
+            S.gruBackward(rows: block.count, hiddenSize: h, gates: gates.pointer + row * g,
+                          hiddenGates: hiddenGates.pointer + row * g, previousHidden: previousHidden.pointer + row * h,
+                          hiddenGradient: dhRows + first * h, gateGradient: dGates + row * g,
+                          hiddenGateGradient: dHiddenGates + row * g, kernel: settings.kernel)
+        }
         S.multiply(m: m, a: dHiddenGates + r0 * g, lda: g, prepared: recurrent[0], c: dhRows, ldc: h, accumulate: true,
                    settings: settings)
     }

@@ -24,49 +24,31 @@ extension RecurrentDirection {
         let h = hiddenSize, g = gateWidth, settings = rows.settings
         let z = gates.pointer + rows.packedFirst * g
         let a = hidden.pointer + rows.first * h, c = memory.pointer + rows.first * h
+        // z += a<t-1>·W_hhᵀ
         S.multiply(m: rows.count, a: a, lda: h, prepared: recurrent[0], c: z, ldc: g, accumulate: true, settings: settings)
         let tanhC = stepRows(memoryTanh, rows, width: h)
         let cPrevious = keepsCache ? previousMemory.pointer + rows.packedFirst * h : nil
         forEachRowBlock(rows.count, settings: settings) { block in
-            let first = block.lowerBound * h, count = block.count * h
-            cPrevious?.advanced(by: first).update(from: c + first, count: count)
-            for row in block {
-                let gate = z + row * g
-                S.sigmoid(gate, count: 2 * h, settings: settings)          // Γu, Γf
-                S.tanh(gate + 2 * h, count: h, settings: settings)          // c̃
-                S.sigmoid(gate + 3 * h, count: h, settings: settings)       // Γo
-                let update = gate, forget = gate + h, candidate = gate + 2 * h, cRow = c + row * h
-                for k in 0..<h { cRow[k] = update[k] * candidate[k] + forget[k] * cRow[k] }
-            }
-            (tanhC + first).update(from: c + first, count: count)
-            S.tanh(tanhC + first, count: count, settings: settings)
-            for row in block {
-                let outputGate = z + row * g + 3 * h, t = tanhC + row * h, aRow = a + row * h
-                for k in 0..<h { aRow[k] = outputGate[k] * t[k] }
-            }
+            let first = block.lowerBound
+            S.lstmForward(rows: block.count, hiddenSize: h, gates: z + first * g, cellState: c + first * h,
+                          previousCellState: cPrevious.map { $0 + first * h }, cellTanh: tanhC + first * h,
+                          hidden: a + first * h, kernel: settings.kernel)
         }
     }
 
     func lstmBackwardStep(_ rows: StepRows, recurrent: [S.PreparedMatrix],
                           dh: UnsafeMutablePointer<S>, dc: UnsafeMutablePointer<S>, dGates: UnsafeMutablePointer<S>) {
         let h = hiddenSize, g = gateWidth, settings = rows.settings, r0 = rows.packedFirst
-        let daRows = dh + rows.first * h, dcRows = dc + rows.first * h
-        forEachRowBlock(rows.count, settings: settings) { block in for row in block {
-            let gate = gates.pointer + (r0 + row) * g, d = dGates + (r0 + row) * g
-            let tanhC = memoryTanh.pointer + (r0 + row) * h, cPrevious = previousMemory.pointer + (r0 + row) * h
-            let da = daRows + row * h, dcRow = dcRows + row * h
-            for k in 0..<h {
-                let update = gate[k], forget = gate[h + k], candidate = gate[2 * h + k], outputGate = gate[3 * h + k]
-                let t = tanhC[k]
-                let dcTotal = dcRow[k] + da[k] * outputGate * (1 - t * t)
-                d[k] = dcTotal * candidate * update * (1 - update)
-                d[h + k] = dcTotal * cPrevious[k] * forget * (1 - forget)
-                d[2 * h + k] = dcTotal * update * (1 - candidate * candidate)
-                d[3 * h + k] = da[k] * t * outputGate * (1 - outputGate)
-                dcRow[k] = dcTotal * forget
-            }
-        } }
-        S.multiply(m: rows.count, a: dGates + r0 * g, lda: g, prepared: recurrent[0], c: daRows, ldc: h, accumulate: false,
+        let da = dh + rows.first * h, dcRows = dc + rows.first * h
+        forEachRowBlock(rows.count, settings: settings) { block in
+            let row = r0 + block.lowerBound, first = block.lowerBound
+            S.lstmBackward(rows: block.count, hiddenSize: h, gates: gates.pointer + row * g,
+                           cellTanh: memoryTanh.pointer + row * h, previousCellState: previousMemory.pointer + row * h,
+                           hiddenGradient: da + first * h, cellGradient: dcRows + first * h,
+                           gateGradient: dGates + row * g, kernel: settings.kernel)
+        }
+        // da<t-1> = [dΓu; dΓf; dc̃; dΓo]·W_hh
+        S.multiply(m: rows.count, a: dGates + r0 * g, lda: g, prepared: recurrent[0], c: da, ldc: h, accumulate: false,
                    settings: settings)
     }
 }

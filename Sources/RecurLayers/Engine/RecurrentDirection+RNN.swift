@@ -37,7 +37,8 @@ extension RecurrentDirection {
             if configuration.activation == .relu {
                 for k in span { dz[k] = a[k] > 0 ? da[k] : 0 }
             } else {
-                for k in span { dz[k] = da[k] * (1 - a[k] * a[k]) }
+                S.tanhBackward(count: span.count, output: a + span.lowerBound, outputGradient: da + span.lowerBound,
+                               inputGradient: dz + span.lowerBound, kernel: settings.kernel)
             }
         }
         S.multiply(m: rows.count, a: dz, lda: h, prepared: recurrent[0], c: da, ldc: h, accumulate: false, settings: settings)

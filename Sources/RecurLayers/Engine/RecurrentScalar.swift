@@ -6,7 +6,7 @@ import RecurCore
 /// `Float` is what models use: its products run on Recur's packed, threaded kernels and its sigmoid
 /// and tanh on the vectorized C ones. `Double` runs the very same recurrent code with plain loops and
 /// libm, so that finite-difference gradient checks can be made to 1e-6 on the production backward pass.
-public protocol RecurrentScalar: BinaryFloatingPoint, Sendable {
+public protocol RecurrentScalar: BinaryFloatingPoint, Sendable, CellPointwise {
     /// A right-hand matrix op(B), K×N, prepared once for products at every time step.
     associatedtype PreparedMatrix
 

@@ -1,0 +1,149 @@
+// Pointwise parts of the recurrent cells, included by Kernels.inc.h once per instruction set.
+// The equations and their Swift reference (the naive twin the tests compare with) are in
+// Sources/RecurLayers/Engine/CellPointwise.swift; the names here follow it. Every [rows, H] array is
+// row-major with rows H apart, every gate array rows G apart (G = 3H or 4H), gate blocks in PyTorch order.
+
+// The first n ≤ LANES elements at p (the rest of the vector is 0), and their store.
+RK_ATTR static inline RK_NAME(vec) RK_NAME(load_n)(const float *p, long n) {
+    if (n == RK_LANES) return RK_NAME(load)(p);
+    float buffer[RK_LANES] = {0};
+    for (long j = 0; j < n; j++) buffer[j] = p[j];
+    return RK_NAME(load)(buffer);
+}
+RK_ATTR static inline void RK_NAME(store_n)(float *p, RK_NAME(vec) v, long n) {
+    if (n == RK_LANES) {
+        RK_NAME(store)(p, v);
+        return;
+    }
+    float buffer[RK_LANES];
+    RK_NAME(store)(buffer, v);
+    for (long j = 0; j < n; j++) p[j] = buffer[j];
+}
+
+#define RK_ONE RK_SPLAT(1.0f)
+// Runs the code after (rows, h) for each row r and each run of n ≤ LANES units starting at unit k.
+#define RK_FOR_UNITS(rows, h, ...)                                     \
+    for (long r = 0; r < (rows); r++) {                                  \
+        for (long k = 0; k < (h); k += RK_LANES) {                      \
+            const long n = (h) - k < RK_LANES ? (h) - k : RK_LANES;     \
+            __VA_ARGS__                                                  \
+        }                                                                \
+    }
+#define LD(p) RK_NAME(load_n)((p), n)
+#define ST(p, v) RK_NAME(store_n)((p), (v), n)
+
+RK_ATTR static void RK_NAME(lstm_forward)(long rows, long h, float *gates, float *c, float *c_previous,
+                                          float *tanh_c, float *hidden) {
+    RK_FOR_UNITS(rows, h, {
+        float *gi = gates + r * 4 * h + k, *cr = c + r * h + k;
+        RK_NAME(vec) i = RK_NAME(sigmoidv)(LD(gi)), f = RK_NAME(sigmoidv)(LD(gi + h));
+        RK_NAME(vec) g = RK_NAME(tanhv)(LD(gi + 2 * h)), o = RK_NAME(sigmoidv)(LD(gi + 3 * h));
+        RK_NAME(vec) old = LD(cr);
+        if (c_previous) ST(c_previous + r * h + k, old);
+        RK_NAME(vec) updated = f * old + i * g;
+        RK_NAME(vec) t = RK_NAME(tanhv)(updated);
+        ST(gi, i); ST(gi + h, f); ST(gi + 2 * h, g); ST(gi + 3 * h, o);
+        ST(cr, updated);
+        ST(tanh_c + r * h + k, t);
+        ST(hidden + r * h + k, o * t);
+    })
+}
+
+RK_ATTR static void RK_NAME(lstm_backward)(long rows, long h, const float *gates, const float *tanh_c,
+                                           const float *c_previous, const float *da, float *dc, float *d_gates) {
+    RK_FOR_UNITS(rows, h, {
+        const float *gi = gates + r * 4 * h + k;
+        float *d = d_gates + r * 4 * h + k, *dcr = dc + r * h + k;
+        RK_NAME(vec) i = LD(gi), f = LD(gi + h), g = LD(gi + 2 * h), o = LD(gi + 3 * h);
+        RK_NAME(vec) t = LD(tanh_c + r * h + k), a = LD(da + r * h + k);
+        RK_NAME(vec) total = LD(dcr) + a * o * (RK_ONE - t * t);
+        ST(d, total * g * i * (RK_ONE - i));
+        ST(d + h, total * LD(c_previous + r * h + k) * f * (RK_ONE - f));
+        ST(d + 2 * h, total * i * (RK_ONE - g * g));
+        ST(d + 3 * h, a * t * o * (RK_ONE - o));
+        ST(dcr, total * f);
+    })
+}
+
+RK_ATTR static void RK_NAME(gru_forward)(long rows, long h, float *gates, float *hidden_gates,
+                                         const float *bias_hn, float *hidden) {
+    RK_FOR_UNITS(rows, h, {
+        float *gi = gates + r * 3 * h + k, *q = hidden_gates + r * 3 * h + k, *state = hidden + r * h + k;
+        RK_NAME(vec) reset = RK_NAME(sigmoidv)(LD(gi) + LD(q));
+        RK_NAME(vec) keep = RK_NAME(sigmoidv)(LD(gi + h) + LD(q + h));
+        RK_NAME(vec) hn = LD(q + 2 * h) + LD(bias_hn + k);
+        RK_NAME(vec) candidate = RK_NAME(tanhv)(LD(gi + 2 * h) + reset * hn);
+        ST(gi, reset); ST(gi + h, keep); ST(gi + 2 * h, candidate); ST(q + 2 * h, hn);
+        ST(state, (RK_ONE - keep) * candidate + keep * LD(state));
+    })
+}
+
+RK_ATTR static void RK_NAME(gru_backward)(long rows, long h, const float *gates, const float *hidden_gates,
+                                          const float *h_previous, float *dh, float *d_gates,
+                                          float *d_hidden_gates) {
+    RK_FOR_UNITS(rows, h, {
+        const float *gi = gates + r * 3 * h + k;
+        float *d = d_gates + r * 3 * h + k, *e = d_hidden_gates + r * 3 * h + k, *dhr = dh + r * h + k;
+        RK_NAME(vec) reset = LD(gi), keep = LD(gi + h), candidate = LD(gi + 2 * h), up = LD(dhr);
+        RK_NAME(vec) dn = up * (RK_ONE - keep) * (RK_ONE - candidate * candidate);
+        RK_NAME(vec) dz = up * (LD(h_previous + r * h + k) - candidate) * keep * (RK_ONE - keep);
+        RK_NAME(vec) dr = dn * LD(hidden_gates + r * 3 * h + 2 * h + k) * reset * (RK_ONE - reset);
+        ST(d, dr); ST(d + h, dz); ST(d + 2 * h, dn);
+        ST(e, dr); ST(e + h, dz); ST(e + 2 * h, reset * dn);
+        ST(dhr, up * keep);
+    })
+}
+
+RK_ATTR static void RK_NAME(course_gru_gates)(long rows, long h, float *gates, const float *product,
+                                              const float *hidden, float *reset_hidden) {
+    RK_FOR_UNITS(rows, h, {
+        float *gi = gates + r * 3 * h + k;
+        const float *p = product + r * 2 * h + k;
+        RK_NAME(vec) reset = RK_NAME(sigmoidv)(LD(gi) + LD(p)), update = RK_NAME(sigmoidv)(LD(gi + h) + LD(p + h));
+        ST(gi, reset); ST(gi + h, update);
+        ST(reset_hidden + r * h + k, reset * LD(hidden + r * h + k));
+    })
+}
+
+RK_ATTR static void RK_NAME(course_gru_update)(long rows, long h, float *gates, float *hidden) {
+    RK_FOR_UNITS(rows, h, {
+        float *gi = gates + r * 3 * h + k, *c = hidden + r * h + k;
+        RK_NAME(vec) update = LD(gi + h), candidate = RK_NAME(tanhv)(LD(gi + 2 * h));
+        ST(gi + 2 * h, candidate);
+        ST(c, update * candidate + (RK_ONE - update) * LD(c));
+    })
+}
+
+RK_ATTR static void RK_NAME(course_gru_backward_candidate)(long rows, long h, const float *gates,
+                                                           const float *h_previous, float *dh, float *d_gates) {
+    RK_FOR_UNITS(rows, h, {
+        const float *gi = gates + r * 3 * h + k;
+        float *d = d_gates + r * 3 * h + k, *dc = dh + r * h + k;
+        RK_NAME(vec) update = LD(gi + h), candidate = LD(gi + 2 * h), up = LD(dc);
+        ST(d + 2 * h, up * update * (RK_ONE - candidate * candidate));
+        ST(d + h, up * (candidate - LD(h_previous + r * h + k)) * update * (RK_ONE - update));
+        ST(dc, up * (RK_ONE - update));
+    })
+}
+
+RK_ATTR static void RK_NAME(course_gru_backward_reset)(long rows, long h, const float *gates,
+                                                       const float *h_previous, const float *ds, float *dh,
+                                                       float *d_gates) {
+    RK_FOR_UNITS(rows, h, {
+        RK_NAME(vec) reset = LD(gates + r * 3 * h + k), s = LD(ds + r * h + k);
+        ST(d_gates + r * 3 * h + k, s * LD(h_previous + r * h + k) * reset * (RK_ONE - reset));
+        ST(dh + r * h + k, LD(dh + r * h + k) + s * reset);
+    })
+}
+
+RK_ATTR static void RK_NAME(tanh_backward)(long count, const float *y, const float *dy, float *dx) {
+    RK_FOR_UNITS(1, count, {
+        RK_NAME(vec) v = LD(y + k);
+        ST(dx + k, LD(dy + k) * (RK_ONE - v * v));
+    })
+}
+
+#undef LD
+#undef ST
+#undef RK_FOR_UNITS
+#undef RK_ONE

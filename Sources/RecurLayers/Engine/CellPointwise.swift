@@ -1,0 +1,249 @@
+import Foundation
+import CRecurKernels
+import RecurCore
+
+/// The pointwise parts of the cells: everything in a step after the matrix products, for `rows` rows of
+/// H units. Arrays [rows, H] have rows H apart; gate arrays rows G apart (3H GRU, 4H LSTM), blocks in
+/// PyTorch's order. `RecurrentDirection+LSTM.swift` and `+GRU.swift` give the equations these transcribe.
+///
+/// `Float` runs them in C (`templates/Cells.inc.h`, vectorized per instruction set: Swift itself compiles
+/// for the SSE2 baseline); `Double` runs the reference below, which the finite-difference checks test.
+/// The tests compare the two on odd sizes for every kernel this machine has.
+public protocol CellPointwise {
+    /// LSTM forward: gates (i, f, g, o pre-activations) → activated in place; c ← f*c + i*g (`previousCellState`,
+    /// when given, receives the old c); cellTanh ← tanh(c); hidden ← o * tanh(c).
+    static func lstmForward(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Self>, cellState: UnsafeMutablePointer<Self>,
+                            previousCellState: UnsafeMutablePointer<Self>?, cellTanh: UnsafeMutablePointer<Self>,
+                            hidden: UnsafeMutablePointer<Self>, kernel: CPUKernel)
+    /// LSTM backward: from the activated gates, tanh(c<t>), c<t-1>, da and dc (updated to dc<t-1>), the
+    /// pre-activation gate gradients.
+    static func lstmBackward(rows: Int, hiddenSize: Int, gates: UnsafePointer<Self>, cellTanh: UnsafePointer<Self>,
+                             previousCellState: UnsafePointer<Self>, hiddenGradient: UnsafePointer<Self>,
+                             cellGradient: UnsafeMutablePointer<Self>, gateGradient: UnsafeMutablePointer<Self>,
+                             kernel: CPUKernel)
+    /// PyTorch GRU forward: gates (r, z, n input parts with every bias but b_hn) and hiddenGates (W_hh h; its n
+    /// block receives + b_hn) → activated r, z, n; hidden ← (1 − z) n + z hidden.
+    static func gruForward(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Self>,
+                           hiddenGates: UnsafeMutablePointer<Self>, candidateHiddenBias: UnsafePointer<Self>,
+                           hidden: UnsafeMutablePointer<Self>, kernel: CPUKernel)
+    /// PyTorch GRU backward: the input part's and the recurrent part's gate gradients; hiddenGradient ← dh * z.
+    static func gruBackward(rows: Int, hiddenSize: Int, gates: UnsafePointer<Self>, hiddenGates: UnsafePointer<Self>,
+                            previousHidden: UnsafePointer<Self>, hiddenGradient: UnsafeMutablePointer<Self>,
+                            gateGradient: UnsafeMutablePointer<Self>, hiddenGateGradient: UnsafeMutablePointer<Self>,
+                            kernel: CPUKernel)
+    /// Course GRU, first half: [Γr, Γu] ← σ(gates + product) (product [rows, 2H] = c<t-1>·[W_hr; W_hu]ᵀ);
+    /// resetHidden ← Γr * c<t-1>.
+    static func courseGRUGates(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Self>, product: UnsafePointer<Self>,
+                               hidden: UnsafePointer<Self>, resetHidden: UnsafeMutablePointer<Self>, kernel: CPUKernel)
+    /// Course GRU, second half: c̃ ← tanh(gates' c̃ block); c ← Γu c̃ + (1 − Γu) c.
+    static func courseGRUUpdate(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Self>,
+                                hidden: UnsafeMutablePointer<Self>, kernel: CPUKernel)
+    /// Course GRU backward, first half: dc̃ and dΓu pre-activation gradients; hiddenGradient ← dc (1 − Γu).
+    static func courseGRUBackwardCandidate(rows: Int, hiddenSize: Int, gates: UnsafePointer<Self>,
+                                           previousHidden: UnsafePointer<Self>, hiddenGradient: UnsafeMutablePointer<Self>,
+                                           gateGradient: UnsafeMutablePointer<Self>, kernel: CPUKernel)
+    /// Course GRU backward, second half, with ds = dL/d(Γr * c<t-1>): dΓr; hiddenGradient += ds Γr.
+    static func courseGRUBackwardReset(rows: Int, hiddenSize: Int, gates: UnsafePointer<Self>,
+                                       previousHidden: UnsafePointer<Self>, resetGradient: UnsafePointer<Self>,
+                                       hiddenGradient: UnsafeMutablePointer<Self>, gateGradient: UnsafeMutablePointer<Self>,
+                                       kernel: CPUKernel)
+    /// dx = dy (1 − y²) for `count` elements, y = tanh(x).
+    static func tanhBackward(count: Int, output: UnsafePointer<Self>, outputGradient: UnsafePointer<Self>,
+                             inputGradient: UnsafeMutablePointer<Self>, kernel: CPUKernel)
+}
+
+extension Float: CellPointwise {
+    public static func lstmForward(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Float>, cellState: UnsafeMutablePointer<Float>,
+                                   previousCellState: UnsafeMutablePointer<Float>?, cellTanh: UnsafeMutablePointer<Float>,
+                                   hidden: UnsafeMutablePointer<Float>, kernel: CPUKernel) {
+        recur_lstm_forward(kernel.isa, rows, hiddenSize, gates, cellState, previousCellState, cellTanh, hidden)
+    }
+
+    public static func lstmBackward(rows: Int, hiddenSize: Int, gates: UnsafePointer<Float>, cellTanh: UnsafePointer<Float>,
+                                    previousCellState: UnsafePointer<Float>, hiddenGradient: UnsafePointer<Float>,
+                                    cellGradient: UnsafeMutablePointer<Float>, gateGradient: UnsafeMutablePointer<Float>,
+                                    kernel: CPUKernel) {
+        recur_lstm_backward(kernel.isa, rows, hiddenSize, gates, cellTanh, previousCellState, hiddenGradient, cellGradient,
+                            gateGradient)
+    }
+
+    public static func gruForward(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Float>,
+                                  hiddenGates: UnsafeMutablePointer<Float>, candidateHiddenBias: UnsafePointer<Float>,
+                                  hidden: UnsafeMutablePointer<Float>, kernel: CPUKernel) {
+        recur_gru_forward(kernel.isa, rows, hiddenSize, gates, hiddenGates, candidateHiddenBias, hidden)
+    }
+
+    public static func gruBackward(rows: Int, hiddenSize: Int, gates: UnsafePointer<Float>, hiddenGates: UnsafePointer<Float>,
+                                   previousHidden: UnsafePointer<Float>, hiddenGradient: UnsafeMutablePointer<Float>,
+                                   gateGradient: UnsafeMutablePointer<Float>, hiddenGateGradient: UnsafeMutablePointer<Float>,
+                                   kernel: CPUKernel) {
+        recur_gru_backward(kernel.isa, rows, hiddenSize, gates, hiddenGates, previousHidden, hiddenGradient, gateGradient,
+                           hiddenGateGradient)
+    }
+
+    public static func courseGRUGates(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Float>, product: UnsafePointer<Float>,
+                                      hidden: UnsafePointer<Float>, resetHidden: UnsafeMutablePointer<Float>, kernel: CPUKernel) {
+        recur_course_gru_gates(kernel.isa, rows, hiddenSize, gates, product, hidden, resetHidden)
+    }
+
+    public static func courseGRUUpdate(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Float>,
+                                       hidden: UnsafeMutablePointer<Float>, kernel: CPUKernel) {
+        recur_course_gru_update(kernel.isa, rows, hiddenSize, gates, hidden)
+    }
+
+    public static func courseGRUBackwardCandidate(rows: Int, hiddenSize: Int, gates: UnsafePointer<Float>,
+                                                  previousHidden: UnsafePointer<Float>, hiddenGradient: UnsafeMutablePointer<Float>,
+                                                  gateGradient: UnsafeMutablePointer<Float>, kernel: CPUKernel) {
+        recur_course_gru_backward_candidate(kernel.isa, rows, hiddenSize, gates, previousHidden, hiddenGradient, gateGradient)
+    }
+
+    public static func courseGRUBackwardReset(rows: Int, hiddenSize: Int, gates: UnsafePointer<Float>,
+                                              previousHidden: UnsafePointer<Float>, resetGradient: UnsafePointer<Float>,
+                                              hiddenGradient: UnsafeMutablePointer<Float>, gateGradient: UnsafeMutablePointer<Float>,
+                                              kernel: CPUKernel) {
+        recur_course_gru_backward_reset(kernel.isa, rows, hiddenSize, gates, previousHidden, resetGradient, hiddenGradient,
+                                        gateGradient)
+    }
+
+    public static func tanhBackward(count: Int, output: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>,
+                                    inputGradient: UnsafeMutablePointer<Float>, kernel: CPUKernel) {
+        recur_tanh_backward(kernel.isa, count, output, outputGradient, inputGradient)
+    }
+}
+
+/// The reference transcription, one unit at a time: what `Double` runs, and the twin the C kernels are tested against.
+extension Double: CellPointwise {
+    private static func sigmoid(_ x: Double) -> Double { 1 / (1 + Foundation.exp(-x)) }
+    private static func tanh(_ x: Double) -> Double { Foundation.tanh(x) }
+
+    public static func lstmForward(rows: Int, hiddenSize h: Int, gates: UnsafeMutablePointer<Double>,
+                                   cellState: UnsafeMutablePointer<Double>, previousCellState: UnsafeMutablePointer<Double>?,
+                                   cellTanh: UnsafeMutablePointer<Double>, hidden: UnsafeMutablePointer<Double>,
+                                   kernel: CPUKernel) {
+        for row in 0..<rows {
+            let gate = gates + row * 4 * h, c = cellState + row * h
+            for k in 0..<h {
+                let update = sigmoid(gate[k]), forget = sigmoid(gate[h + k])
+                let candidate = tanh(gate[2 * h + k]), output = sigmoid(gate[3 * h + k])
+                previousCellState?[row * h + k] = c[k]
+                c[k] = update * candidate + forget * c[k]                 // c<t> = Γu * c̃ + Γf * c<t-1>
+                cellTanh[row * h + k] = tanh(c[k])
+                hidden[row * h + k] = output * cellTanh[row * h + k]      // a<t> = Γo * tanh(c<t>)
+                gate[k] = update; gate[h + k] = forget; gate[2 * h + k] = candidate; gate[3 * h + k] = output
+            }
+        }
+    }
+
+    public static func lstmBackward(rows: Int, hiddenSize h: Int, gates: UnsafePointer<Double>, cellTanh: UnsafePointer<Double>,
+                                    previousCellState: UnsafePointer<Double>, hiddenGradient: UnsafePointer<Double>,
+                                    cellGradient: UnsafeMutablePointer<Double>, gateGradient: UnsafeMutablePointer<Double>,
+                                    kernel: CPUKernel) {
+        for row in 0..<rows {
+            let gate = gates + row * 4 * h, d = gateGradient + row * 4 * h
+            for k in 0..<h {
+                let i = row * h + k
+                let update = gate[k], forget = gate[h + k], candidate = gate[2 * h + k], output = gate[3 * h + k]
+                let t = cellTanh[i], da = hiddenGradient[i]
+                let dc = cellGradient[i] + da * output * (1 - t * t)
+                d[k] = dc * candidate * update * (1 - update)
+                d[h + k] = dc * previousCellState[i] * forget * (1 - forget)
+                d[2 * h + k] = dc * update * (1 - candidate * candidate)
+                d[3 * h + k] = da * t * output * (1 - output)
+                cellGradient[i] = dc * forget
+            }
+        }
+    }
+
+    public static func gruForward(rows: Int, hiddenSize h: Int, gates: UnsafeMutablePointer<Double>,
+                                  hiddenGates: UnsafeMutablePointer<Double>, candidateHiddenBias: UnsafePointer<Double>,
+                                  hidden: UnsafeMutablePointer<Double>, kernel: CPUKernel) {
+        for row in 0..<rows {
+            let gate = gates + row * 3 * h, q = hiddenGates + row * 3 * h, state = hidden + row * h
+            for k in 0..<h {
+                let reset = sigmoid(gate[k] + q[k]), keep = sigmoid(gate[h + k] + q[h + k])
+                q[2 * h + k] += candidateHiddenBias[k]                                  // W_hn h + b_hn
+                let candidate = tanh(gate[2 * h + k] + reset * q[2 * h + k])            // n
+                state[k] = (1 - keep) * candidate + keep * state[k]                     // h′ = (1 − z) n + z h
+                gate[k] = reset; gate[h + k] = keep; gate[2 * h + k] = candidate
+            }
+        }
+    }
+
+    public static func gruBackward(rows: Int, hiddenSize h: Int, gates: UnsafePointer<Double>, hiddenGates: UnsafePointer<Double>,
+                                   previousHidden: UnsafePointer<Double>, hiddenGradient: UnsafeMutablePointer<Double>,
+                                   gateGradient: UnsafeMutablePointer<Double>, hiddenGateGradient: UnsafeMutablePointer<Double>,
+                                   kernel: CPUKernel) {
+        for row in 0..<rows {
+            let gate = gates + row * 3 * h, q = hiddenGates + row * 3 * h
+            let d = gateGradient + row * 3 * h, e = hiddenGateGradient + row * 3 * h
+            for k in 0..<h {
+                let i = row * h + k, dh = hiddenGradient[i]
+                let reset = gate[k], keep = gate[h + k], candidate = gate[2 * h + k]
+                let dn = dh * (1 - keep) * (1 - candidate * candidate)
+                let dz = dh * (previousHidden[i] - candidate) * keep * (1 - keep)
+                let dr = dn * q[2 * h + k] * reset * (1 - reset)
+                d[k] = dr; d[h + k] = dz; d[2 * h + k] = dn
+                e[k] = dr; e[h + k] = dz; e[2 * h + k] = reset * dn
+                hiddenGradient[i] = dh * keep
+            }
+        }
+    }
+
+    public static func courseGRUGates(rows: Int, hiddenSize h: Int, gates: UnsafeMutablePointer<Double>,
+                                      product: UnsafePointer<Double>, hidden: UnsafePointer<Double>,
+                                      resetHidden: UnsafeMutablePointer<Double>, kernel: CPUKernel) {
+        for row in 0..<rows {
+            let gate = gates + row * 3 * h, p = product + row * 2 * h
+            for k in 0..<h {
+                gate[k] = sigmoid(gate[k] + p[k])                                     // Γr
+                gate[h + k] = sigmoid(gate[h + k] + p[h + k])                         // Γu
+                resetHidden[row * h + k] = gate[k] * hidden[row * h + k]              // Γr * c<t-1>
+            }
+        }
+    }
+
+    public static func courseGRUUpdate(rows: Int, hiddenSize h: Int, gates: UnsafeMutablePointer<Double>,
+                                       hidden: UnsafeMutablePointer<Double>, kernel: CPUKernel) {
+        for row in 0..<rows {
+            let gate = gates + row * 3 * h, c = hidden + row * h
+            for k in 0..<h {
+                gate[2 * h + k] = tanh(gate[2 * h + k])                               // c̃
+                c[k] = gate[h + k] * gate[2 * h + k] + (1 - gate[h + k]) * c[k]       // c = Γu c̃ + (1 − Γu) c
+            }
+        }
+    }
+
+    public static func courseGRUBackwardCandidate(rows: Int, hiddenSize h: Int, gates: UnsafePointer<Double>,
+                                                  previousHidden: UnsafePointer<Double>,
+                                                  hiddenGradient: UnsafeMutablePointer<Double>,
+                                                  gateGradient: UnsafeMutablePointer<Double>, kernel: CPUKernel) {
+        for row in 0..<rows {
+            let gate = gates + row * 3 * h, d = gateGradient + row * 3 * h
+            for k in 0..<h {
+                let i = row * h + k, dc = hiddenGradient[i]
+                let update = gate[h + k], candidate = gate[2 * h + k]
+                d[2 * h + k] = dc * update * (1 - candidate * candidate)
+                d[h + k] = dc * (candidate - previousHidden[i]) * update * (1 - update)
+                hiddenGradient[i] = dc * (1 - update)
+            }
+        }
+    }
+
+    public static func courseGRUBackwardReset(rows: Int, hiddenSize h: Int, gates: UnsafePointer<Double>,
+                                              previousHidden: UnsafePointer<Double>, resetGradient: UnsafePointer<Double>,
+                                              hiddenGradient: UnsafeMutablePointer<Double>,
+                                              gateGradient: UnsafeMutablePointer<Double>, kernel: CPUKernel) {
+        for row in 0..<rows {
+            for k in 0..<h {
+                let i = row * h + k, reset = gates[row * 3 * h + k]
+                gateGradient[row * 3 * h + k] = resetGradient[i] * previousHidden[i] * reset * (1 - reset)
+                hiddenGradient[i] += resetGradient[i] * reset
+            }
+        }
+    }
+
+    public static func tanhBackward(count: Int, output: UnsafePointer<Double>, outputGradient: UnsafePointer<Double>,
+                                    inputGradient: UnsafeMutablePointer<Double>, kernel: CPUKernel) {
+        for k in 0..<count { inputGradient[k] = outputGradient[k] * (1 - output[k] * output[k]) }
+    }
+}
