@@ -5,7 +5,8 @@ import RecurCore
 /// after warm-up calls, each of `repeats` windows runs the call back to back for at least `minimumTime`
 /// seconds; the median window gives the figure.
 ///
-/// - `train`: forward keeping the cache, then backward of L = Σ outputs (no optimizer step).
+/// - `train`: forward keeping the cache, then backward of L = Σ outputs (no optimizer step; like the peer's,
+///   no gradient for the input itself).
 /// - `infer`: forward without caches.
 /// - `step`: one time step per call with the state carried over, as sampling does.
 /// Tokens are batch × sequence length per call (batch per call for `step`).
@@ -65,7 +66,7 @@ public struct RecurrentBenchmark {
             operationsPerCall = forwardOperations(steps: sequenceLength) * (mode == .train ? 3 : 1)
             call = mode == .infer ? { _ = network(x, settings: settings) } : {
                 let (_, tape) = network.forward(x, dropoutGenerator: &dropout, settings: settings)
-                _ = network.backward(tape, outputGradient: ones)
+                _ = network.backward(tape, outputGradient: ones, needsInputGradient: false)
             }
         case .step:
             let stepper = RecurrentStepper(network, batchSize: batchSize, settings: settings)

@@ -27,8 +27,9 @@ public struct RecurrentOutput: Sendable {
 
 /// The gradients a backward pass returns (parameter gradients are added to the `Parameter`s).
 public struct RecurrentInputGradient: Sendable {
-    /// dL/dx, [T, B, D]; zero past each sequence's length.
-    public var input: Tensor
+    /// dL/dx, [T, B, D]; zero past each sequence's length. Nil when `backward` was told the input needs none
+    /// (token embeddings fed by a fixed one-hot input, say), which saves one matrix product.
+    public var input: Tensor?
     /// dL/d(initial state), shaped like the state.
     public var initialState: RecurrentState
 }
@@ -213,9 +214,10 @@ public final class RecurrentNetwork {
     ///   - outputGradient: dL/d`outputs`, [T, B, outputSize] (nil: the loss does not use them).
     ///   - lastGradient: dL/d`last`, [B, outputSize] (nil: not used).
     ///   - finalStateGradient: dL/d`state` (nil: not used), e.g. from the next window of truncated BPTT.
-    /// - Returns: dL/dx and dL/d(initial state).
+    ///   - needsInputGradient: false skips dL/dx (PyTorch does likewise for an input that does not require grad).
+    /// - Returns: dL/dx (unless skipped) and dL/d(initial state).
     public func backward(_ tape: RecurrentTape, outputGradient: Tensor? = nil, lastGradient: Tensor? = nil,
-                         finalStateGradient: RecurrentState? = nil) -> RecurrentInputGradient {
+                         finalStateGradient: RecurrentState? = nil, needsInputGradient: Bool = true) -> RecurrentInputGradient {
         let c = configuration, steps = tape.steps, batchSize = tape.batchSize, h = c.hiddenSize
         let stateShape = [c.layers * c.directionCount, batchSize, h]
         if let outputGradient {
@@ -233,7 +235,7 @@ public final class RecurrentNetwork {
                 hiddenGradient.withUnsafeMutableBufferPointer { tape.pass.addLastGradient(g.baseAddress!, into: $0.baseAddress!) }
             }
         }
-        var inputGradient = Tensor.zeros([steps, batchSize, c.inputSize])
+        var inputGradient: Tensor? = needsInputGradient ? Tensor.zeros([steps, batchSize, c.inputSize]) : nil
         var initialHidden = Tensor.zeros(stateShape)
         var initialCell: Tensor? = c.cell == .lstm ? Tensor.zeros(stateShape) : nil
         withWeights { weights in
@@ -242,12 +244,12 @@ public final class RecurrentNetwork {
                 withOptionalPointer(outputGradient) { dy in
                     hiddenGradient.withUnsafeBufferPointer { dhn in
                         withOptionalPointer(cellGradient) { dcn in
-                            inputGradient.withUnsafeMutableBufferPointer { dx in
+                            withOptionalMutablePointer(&inputGradient) { dx in
                                 initialHidden.withUnsafeMutableBufferPointer { dh0 in
                                     withOptionalMutablePointer(&initialCell) { dc0 in
                                         tape.pass.backward(weights: weights, gradients: gradients, outputGradient: dy,
                                                            finalHiddenGradient: dhn.baseAddress!, finalMemoryGradient: dcn,
-                                                           inputGradient: dx.baseAddress!, initialHiddenGradient: dh0.baseAddress!,
+                                                           inputGradient: dx, initialHiddenGradient: dh0.baseAddress!,
                                                            initialMemoryGradient: dc0)
                                     }
                                 }

@@ -97,7 +97,7 @@ struct PyTorchParityTests {
             expectRelativelyClose(doubles(parameter.gradient.scalars), test.weight_gradients[parameter.name]!,
                                   tolerance: 1e-5, floor: 1, "d\(parameter.name)")
         }
-        expectRelativelyClose(doubles(gradient.input.scalars), test.input_gradient, tolerance: 1e-5, floor: 1, "dx")
+        expectRelativelyClose(doubles(gradient.input!.scalars), test.input_gradient, tolerance: 1e-5, floor: 1, "dx")
         expectRelativelyClose(doubles(gradient.initialState.hidden.scalars), test.initial_hidden_gradient,
                               tolerance: 1e-5, floor: 1, "dh0")
         if lstm {

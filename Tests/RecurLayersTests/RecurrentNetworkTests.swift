@@ -59,7 +59,7 @@ struct RecurrentNetworkTests {
         let referenceGradient = model.gradients(input: input, steps: steps, batchSize: batchSize, lengths: lengths,
                                                 outputGradient: upstream)
         expectRelativelyClose(doubles(y.outputs.scalars), reference.outputs, tolerance: 1e-5, floor: 1, "outputs")
-        expectRelativelyClose(doubles(gradient.input.scalars), referenceGradient.input, tolerance: 1e-5, floor: 1, "dx")
+        expectRelativelyClose(doubles(gradient.input!.scalars), referenceGradient.input, tolerance: 1e-5, floor: 1, "dx")
         for (parameter, expected) in zip(network.parameters, referenceGradient.parameters) {
             expectRelativelyClose(doubles(parameter.gradient.scalars), expected, tolerance: 1e-5, floor: 1, parameter.name)
         }
@@ -83,6 +83,22 @@ struct RecurrentNetworkTests {
             #expect(parameter.gradient.scalars == single.map { $0 + $0 }, "\(parameter.name)")
         }
         #expect(once[0].contains { $0 != 0 })
+    }
+
+    @Test("skipping the input gradient leaves every weight gradient the same")
+    func withoutInputGradient() {
+        let network = Self.network(CellKind(cell: .gru, gruVariant: .course))
+        var generator = SeededGenerator(seed: 8)
+        let x = Tensor.normal([4, 3, 4], using: &generator)
+        var results: [[[Float]]] = []
+        for needed in [true, false] {
+            network.zeroGradients()
+            let (y, tape) = network.forward(x, lengths: [4, 1, 3], dropoutGenerator: &generator)
+            let gradient = network.backward(tape, outputGradient: .ones(y.outputs.shape), needsInputGradient: needed)
+            #expect((gradient.input != nil) == needed)
+            results.append(network.parameters.map(\.gradient.scalars))
+        }
+        #expect(results[0] == results[1])
     }
 
     @Test("stepping one step at a time equals running the sequence", arguments: CellKind.all)

@@ -248,11 +248,11 @@ final class RecurrentDirection<S: RecurrentScalar> {
     ///   - x: the packed input the forward pass read, [N, D].
     ///   - outputGradient: dL/dh<t> from above, [N, H] (nil: none).
     ///   - finalHiddenGradient, finalMemoryGradient: dL/d(final state), [B, H] in `batch.order` (nil: none).
-    ///   - inputGradient: dx is added here, [N, D].
+    ///   - inputGradient: dx is added here, [N, D] (nil: dx is not needed, and not computed).
     /// - Returns: dL/dh<0> and (LSTM) dL/dc<0>, [B, H] in `batch.order`.
     func backward(input x: UnsafePointer<S>, weights w: DirectionWeights<S>, gradients dw: DirectionWeightGradients<S>,
                   outputGradient: UnsafePointer<S>?, finalHiddenGradient: UnsafePointer<S>?,
-                  finalMemoryGradient: UnsafePointer<S>?, inputGradient dx: UnsafeMutablePointer<S>)
+                  finalMemoryGradient: UnsafePointer<S>?, inputGradient dx: UnsafeMutablePointer<S>?)
         -> (hidden: ScalarBuffer<S>, memory: ScalarBuffer<S>) {
         require(keepsCache, "backward needs a forward pass that kept its cache")
         let rows = batch.rowCount, b = batch.batchSize, h = hiddenSize, g = gateWidth
@@ -303,23 +303,29 @@ final class RecurrentDirection<S: RecurrentScalar> {
                        b: previousHidden.pointer, ldb: h, transposeB: false, c: dw.hiddenWeight, ldc: h,
                        accumulate: true, settings: settings)
         }
-        // db_ih += Σ_rows dGates, db_hh += Σ_rows dHiddenGates (summed apart first, then added once).
-        var inputBiasSum = [S](repeating: 0, count: g), hiddenBiasSum = [S](repeating: 0, count: g)
-        for row in 0..<rows {
-            let d = dGates.pointer + row * g, e = dHiddenGates.pointer + row * g
-            for j in 0..<g {
-                inputBiasSum[j] += d[j]
-                hiddenBiasSum[j] += e[j]
+        // db_ih += Σ_rows dGates, db_hh += Σ_rows dHiddenGates: each thread sums its own columns, then adds once.
+        let columnParts = min(settings.threadCount, max(1, rows * g / 65_536))
+        parallelFor(columnParts) { part in
+            let columns = (g * part / columnParts)..<(g * (part + 1) / columnParts)
+            var inputBiasSum = [S](repeating: 0, count: columns.count), hiddenBiasSum = inputBiasSum
+            for row in 0..<rows {
+                let d = dGates.pointer + row * g + columns.lowerBound, e = dHiddenGates.pointer + row * g + columns.lowerBound
+                for j in 0..<columns.count {
+                    inputBiasSum[j] += d[j]
+                    hiddenBiasSum[j] += e[j]
+                }
+            }
+            for (j, column) in columns.enumerated() {
+                dw.inputBias[column] += inputBiasSum[j]
+                dw.hiddenBias[column] += hiddenBiasSum[j]
             }
         }
-        for j in 0..<g {
-            dw.inputBias[j] += inputBiasSum[j]
-            dw.hiddenBias[j] += hiddenBiasSum[j]
-        }
         // dx += dGates·W_ih: [N, G]·[G, D].
-        S.multiply(m: rows, n: inputSize, k: g, a: dGates.pointer, lda: g, transposeA: false,
-                   b: w.inputWeight, ldb: inputSize, transposeB: false, c: dx, ldc: inputSize,
-                   accumulate: true, settings: settings)
+        if let dx {
+            S.multiply(m: rows, n: inputSize, k: g, a: dGates.pointer, lda: g, transposeA: false,
+                       b: w.inputWeight, ldb: inputSize, transposeB: false, c: dx, ldc: inputSize,
+                       accumulate: true, settings: settings)
+        }
         return (dh, dc)
     }
 

@@ -80,12 +80,12 @@ final class RecurrentPass<S: RecurrentScalar> {
     /// - Parameters:
     ///   - outputGradient: [T, B, outputSize] (nil: none); values past a sequence's length are ignored.
     ///   - finalHiddenGradient, finalMemoryGradient: [L·Dir, B, H] (nil: none).
-    ///   - inputGradient: receives dL/dx, [T, B, D], zero past each length.
+    ///   - inputGradient: receives dL/dx, [T, B, D], zero past each length (nil: not computed).
     ///   - initialHiddenGradient, initialMemoryGradient: receive dL/d(initial state), [L·Dir, B, H].
     func backward(weights: [DirectionWeights<S>], gradients: [DirectionWeightGradients<S>],
                   outputGradient: UnsafePointer<S>?, finalHiddenGradient: UnsafePointer<S>?,
                   finalMemoryGradient: UnsafePointer<S>?,
-                  inputGradient: UnsafeMutablePointer<S>, initialHiddenGradient: UnsafeMutablePointer<S>,
+                  inputGradient: UnsafeMutablePointer<S>?, initialHiddenGradient: UnsafeMutablePointer<S>,
                   initialMemoryGradient: UnsafeMutablePointer<S>?) {
         require(keepsCache, "backward needs a forward pass that kept its cache")
         let c = configuration, rows = batch.rowCount, h = c.hiddenSize
@@ -99,7 +99,7 @@ final class RecurrentPass<S: RecurrentScalar> {
         for layer in (0..<c.layers).reversed() {
             let width = c.inputSize(ofLayer: layer)
             let perDirection = upstream.map(split) ?? Array(repeating: nil, count: c.directionCount)
-            let dx = ScalarBuffer<S>(count: rows * width)
+            let dx = layer > 0 || inputGradient != nil ? ScalarBuffer<S>(count: rows * width) : nil
             for direction in 0..<c.directionCount {
                 let index = layer * c.directionCount + direction
                 if let finalHiddenGradient {
@@ -113,16 +113,21 @@ final class RecurrentPass<S: RecurrentScalar> {
                     outputGradient: perDirection[direction].map { UnsafePointer($0.pointer) },
                     finalHiddenGradient: finalHiddenGradient == nil ? nil : UnsafePointer(sortedHidden.pointer),
                     finalMemoryGradient: finalMemoryGradient == nil ? nil : UnsafePointer(sortedMemory.pointer),
-                    inputGradient: dx.pointer)
+                    inputGradient: dx?.pointer)
                 batch.unsortRows(dh0.pointer, width: h, into: initialHiddenGradient + index * stateSize)
                 if let initialMemoryGradient, c.cell == .lstm {
                     batch.unsortRows(dc0.pointer, width: h, into: initialMemoryGradient + index * stateSize)
                 }
             }
+            guard let dx else { continue }
             if let mask = masks[layer] {
                 for k in 0..<(rows * width) { dx.pointer[k] *= mask.pointer[k] }
             }
-            if layer > 0 { upstream = dx } else { batch.scatter(dx.pointer, width: width, into: inputGradient) }
+            if layer > 0 {
+                upstream = dx
+            } else if let inputGradient {
+                batch.scatter(dx.pointer, width: width, into: inputGradient)
+            }
         }
     }
 
