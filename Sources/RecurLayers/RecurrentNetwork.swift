@@ -66,6 +66,8 @@ public final class RecurrentNetwork {
     public let configuration: RecurrentConfiguration
     /// In PyTorch's registration order: per layer, per direction, weight_ih, weight_hh, bias_ih, bias_hh.
     public let parameters: [Parameter]
+    /// Buffers kept from one pass for the next (about one pass's peak memory); `workspace.release()` frees them.
+    public let workspace = Workspace<Float>()
 
     /// A network with PyTorch's initialization: every weight and bias uniform in [−1/√H, 1/√H], then the
     /// LSTM's forget-gate block of `bias_ih` set to `configuration.forgetGateBias` (when not nil).
@@ -176,7 +178,8 @@ public final class RecurrentNetwork {
             }
         }
         let batch = SequenceBatch(steps: steps, batchSize: batchSize, lengths: lengths)
-        let pass = RecurrentPass<Float>(configuration: c, batch: batch, keepsCache: keepsCache, settings: settings)
+        let pass = RecurrentPass<Float>(configuration: c, batch: batch, keepsCache: keepsCache, settings: settings,
+                                        workspace: workspace)
         var outputs = Tensor.zeros([steps, batchSize, c.outputSize])
         var hidden = Tensor.zeros(stateShape)
         var cellState: Tensor? = c.cell == .lstm ? Tensor.zeros(stateShape) : nil

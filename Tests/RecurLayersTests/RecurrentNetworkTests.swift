@@ -101,6 +101,32 @@ struct RecurrentNetworkTests {
         #expect(results[0] == results[1])
     }
 
+    @Test("the workspace reuses a pass's buffers, within its limit, and passes over reused memory are exact")
+    func workspace() {
+        let pool = Workspace<Float>(limit: 4096)
+        var first: UnsafeMutablePointer<Float>? = nil
+        do {
+            let buffer = ScalarBuffer<Float>(count: 100, workspace: pool)
+            first = buffer.pointer
+        }
+        #expect(pool.keptBytes == 400)
+        let reused = ScalarBuffer<Float>(count: 60, workspace: pool)              // at least half the kept size
+        #expect(reused.pointer == first && reused.pointer[59] == 0 && pool.keptBytes == 0)
+        let fresh = ScalarBuffer<Float>(count: 2000, workspace: pool)
+        _ = fresh
+        let tooBig = ScalarBuffer<Float>(count: 5000, workspace: pool)           // 20 000 bytes: over the limit, freed
+        _ = tooBig
+
+        let network = Self.network(CellKind(cell: .lstm))
+        var generator = SeededGenerator(seed: 12)
+        let x = Tensor.normal([5, 3, 4], using: &generator)
+        let runs = (0..<3).map { _ in network(x, lengths: [5, 2, 4]).outputs }
+        #expect(network.workspace.keptBytes > 0)
+        #expect(runs[0] == runs[1] && runs[1] == runs[2])
+        network.workspace.release()
+        #expect(network.workspace.keptBytes == 0)
+    }
+
     @Test("stepping one step at a time equals running the sequence", arguments: CellKind.all)
     func stepperMatchesSequence(_ kind: CellKind) {
         let network = Self.network(kind, bidirectional: false)

@@ -86,8 +86,11 @@ final class RecurrentDirection<S: RecurrentScalar> {
     let resetHidden: ScalarBuffer<S>
     let gateScratch: ScalarBuffer<S>
 
+    let workspace: Workspace<S>?
+
     init(configuration: RecurrentConfiguration, layer: Int, reverse: Bool, batch: SequenceBatch,
-         keepsCache: Bool, settings: ComputeSettings) {
+         keepsCache: Bool, settings: ComputeSettings, workspace: Workspace<S>? = nil) {
+        self.workspace = workspace
         self.configuration = configuration
         self.batch = batch
         self.reverse = reverse
@@ -98,17 +101,17 @@ final class RecurrentDirection<S: RecurrentScalar> {
         gateWidth = configuration.gateWidth
         let rows = batch.rowCount, b = batch.batchSize, h = hiddenSize, g = gateWidth
         let cell = configuration.cell, course = configuration.gruVariant == .course
-        gates = ScalarBuffer(uninitializedCount: rows * g)      // written whole by the input projection
-        output = ScalarBuffer(uninitializedCount: rows * h)     // every live row written once
-        hidden = ScalarBuffer(count: b * h)
-        memory = ScalarBuffer(count: cell == .lstm ? b * h : 0)
+        gates = ScalarBuffer(uninitializedCount: rows * g, workspace: workspace)      // written whole by the input projection
+        output = ScalarBuffer(uninitializedCount: rows * h, workspace: workspace)     // every live row written once
+        hidden = ScalarBuffer(count: b * h, workspace: workspace)
+        memory = ScalarBuffer(count: cell == .lstm ? b * h : 0, workspace: workspace)
         let perStep = keepsCache ? rows : b
-        previousHidden = ScalarBuffer(uninitializedCount: keepsCache ? rows * h : 0)
-        previousMemory = ScalarBuffer(uninitializedCount: keepsCache && cell == .lstm ? rows * h : 0)
-        memoryTanh = ScalarBuffer(uninitializedCount: cell == .lstm ? perStep * h : 0)
-        hiddenGates = ScalarBuffer(uninitializedCount: cell == .gru && !course ? perStep * g : 0)
-        resetHidden = ScalarBuffer(uninitializedCount: cell == .gru && course ? perStep * h : 0)
-        gateScratch = ScalarBuffer(count: cell == .gru && course ? b * 2 * h : 0)
+        previousHidden = ScalarBuffer(uninitializedCount: keepsCache ? rows * h : 0, workspace: workspace)
+        previousMemory = ScalarBuffer(uninitializedCount: keepsCache && cell == .lstm ? rows * h : 0, workspace: workspace)
+        memoryTanh = ScalarBuffer(uninitializedCount: cell == .lstm ? perStep * h : 0, workspace: workspace)
+        hiddenGates = ScalarBuffer(uninitializedCount: cell == .gru && !course ? perStep * g : 0, workspace: workspace)
+        resetHidden = ScalarBuffer(uninitializedCount: cell == .gru && course ? perStep * h : 0, workspace: workspace)
+        gateScratch = ScalarBuffer(count: cell == .gru && course ? b * 2 * h : 0, workspace: workspace)
     }
 
     /// The rows of one step that one thread works on.
@@ -257,16 +260,16 @@ final class RecurrentDirection<S: RecurrentScalar> {
         require(keepsCache, "backward needs a forward pass that kept its cache")
         let rows = batch.rowCount, b = batch.batchSize, h = hiddenSize, g = gateWidth
         let cell = configuration.cell, course = configuration.gruVariant == .course
-        let dh = ScalarBuffer<S>(count: b * h)
-        let dc = ScalarBuffer<S>(count: cell == .lstm ? b * h : 0)
+        let dh = ScalarBuffer<S>(count: b * h, workspace: workspace)
+        let dc = ScalarBuffer<S>(count: cell == .lstm ? b * h : 0, workspace: workspace)
         if let finalHiddenGradient { dh.pointer.update(from: finalHiddenGradient, count: b * h) }
         if let finalMemoryGradient, cell == .lstm { dc.pointer.update(from: finalMemoryGradient, count: b * h) }
         // dGates: dL/d(pre-activation) of every gate, [N, G]; the PyTorch GRU's recurrent part differs in its
         // n block (r * dn), so it has its own [N, G].
-        let dGates = ScalarBuffer<S>(uninitializedCount: rows * g)   // every live row written by its step
-        let dHiddenGates = cell == .gru && !course ? ScalarBuffer<S>(uninitializedCount: rows * g) : dGates
+        let dGates = ScalarBuffer<S>(uninitializedCount: rows * g, workspace: workspace)   // every live row written by its step
+        let dHiddenGates = cell == .gru && !course ? ScalarBuffer<S>(uninitializedCount: rows * g, workspace: workspace) : dGates
         let recurrent = prepareBackward(w)
-        let scratch = ScalarBuffer<S>(count: cell == .gru && course ? b * h : 0)
+        let scratch = ScalarBuffer<S>(count: cell == .gru && course ? b * h : 0, workspace: workspace)
         forEachStep(forwardSteps.reversed()) { _, rows in
             if let outputGradient {
                 let up = outputGradient + rows.packedFirst * h, down = dh.pointer + rows.first * h

@@ -16,12 +16,16 @@ final class RecurrentPass<S: RecurrentScalar> {
     private(set) var masks: [ScalarBuffer<S>?] = []
     /// Index l·Dir + d (with a cache).
     private(set) var directions: [RecurrentDirection<S>] = []
+    /// Where buffers come from and return to (nil: the system).
+    let workspace: Workspace<S>?
 
-    init(configuration: RecurrentConfiguration, batch: SequenceBatch, keepsCache: Bool, settings: ComputeSettings) {
+    init(configuration: RecurrentConfiguration, batch: SequenceBatch, keepsCache: Bool, settings: ComputeSettings,
+         workspace: Workspace<S>? = nil) {
         self.configuration = configuration
         self.batch = batch
         self.keepsCache = keepsCache
         self.settings = settings
+        self.workspace = workspace
     }
 
     private var stateSize: Int { batch.batchSize * configuration.hiddenSize }
@@ -40,15 +44,15 @@ final class RecurrentPass<S: RecurrentScalar> {
                  output: UnsafeMutablePointer<S>, finalHidden: UnsafeMutablePointer<S>,
                  finalMemory: UnsafeMutablePointer<S>?) {
         let c = configuration, rows = batch.rowCount, h = c.hiddenSize
-        var current = ScalarBuffer<S>(count: rows * c.inputSize)
+        var current = ScalarBuffer<S>(count: rows * c.inputSize, workspace: workspace)
         batch.gather(input, width: c.inputSize, into: current.pointer)
-        let sortedState = ScalarBuffer<S>(count: stateSize), sortedMemory = ScalarBuffer<S>(count: stateSize)
+        let sortedState = ScalarBuffer<S>(count: stateSize, workspace: workspace), sortedMemory = ScalarBuffer<S>(count: stateSize, workspace: workspace)
         for layer in 0..<c.layers {
             let width = c.inputSize(ofLayer: layer)
             var mask: ScalarBuffer<S>? = nil
             if layer > 0, c.dropout > 0, dropoutGenerator != nil {
                 let drawn = makeMask(width: width, generator: &dropoutGenerator!)
-                let dropped = ScalarBuffer<S>(count: rows * width)
+                let dropped = ScalarBuffer<S>(count: rows * width, workspace: workspace)
                 for k in 0..<(rows * width) { dropped.pointer[k] = current.pointer[k] * drawn.pointer[k] }
                 current = dropped
                 mask = drawn
@@ -58,7 +62,7 @@ final class RecurrentPass<S: RecurrentScalar> {
             for direction in 0..<c.directionCount {
                 let index = layer * c.directionCount + direction
                 let run = RecurrentDirection<S>(configuration: c, layer: layer, reverse: direction == 1, batch: batch,
-                                                keepsCache: keepsCache, settings: settings)
+                                                keepsCache: keepsCache, settings: settings, workspace: workspace)
                 if let initialHidden { batch.sortRows(initialHidden + index * stateSize, width: h, into: sortedState.pointer) }
                 if let initialMemory { batch.sortRows(initialMemory + index * stateSize, width: h, into: sortedMemory.pointer) }
                 run.forward(input: current.pointer, weights: weights[index], prepared: prepared?[index],
@@ -91,15 +95,15 @@ final class RecurrentPass<S: RecurrentScalar> {
         let c = configuration, rows = batch.rowCount, h = c.hiddenSize
         var upstream: ScalarBuffer<S>? = nil
         if let outputGradient {
-            let packed = ScalarBuffer<S>(count: rows * c.outputSize)
+            let packed = ScalarBuffer<S>(count: rows * c.outputSize, workspace: workspace)
             batch.gather(outputGradient, width: c.outputSize, into: packed.pointer)
             upstream = packed
         }
-        let sortedHidden = ScalarBuffer<S>(count: stateSize), sortedMemory = ScalarBuffer<S>(count: stateSize)
+        let sortedHidden = ScalarBuffer<S>(count: stateSize, workspace: workspace), sortedMemory = ScalarBuffer<S>(count: stateSize, workspace: workspace)
         for layer in (0..<c.layers).reversed() {
             let width = c.inputSize(ofLayer: layer)
             let perDirection = upstream.map(split) ?? Array(repeating: nil, count: c.directionCount)
-            let dx = layer > 0 || inputGradient != nil ? ScalarBuffer<S>(count: rows * width) : nil
+            let dx = layer > 0 || inputGradient != nil ? ScalarBuffer<S>(count: rows * width, workspace: workspace) : nil
             for direction in 0..<c.directionCount {
                 let index = layer * c.directionCount + direction
                 if let finalHiddenGradient {
@@ -175,7 +179,7 @@ final class RecurrentPass<S: RecurrentScalar> {
     private func merge(_ outputs: [ScalarBuffer<S>]) -> ScalarBuffer<S> {
         if outputs.count == 1 { return outputs[0] }
         let rows = batch.rowCount, h = configuration.hiddenSize
-        let merged = ScalarBuffer<S>(count: rows * configuration.outputSize)
+        let merged = ScalarBuffer<S>(count: rows * configuration.outputSize, workspace: workspace)
         let f = outputs[0].pointer, r = outputs[1].pointer, m = merged.pointer
         switch configuration.merge {
         case .concatenate:
@@ -195,7 +199,7 @@ final class RecurrentPass<S: RecurrentScalar> {
         let rows = batch.rowCount, h = configuration.hiddenSize, m = gradient.pointer
         switch configuration.merge {
         case .concatenate:
-            let f = ScalarBuffer<S>(count: rows * h), r = ScalarBuffer<S>(count: rows * h)
+            let f = ScalarBuffer<S>(count: rows * h, workspace: workspace), r = ScalarBuffer<S>(count: rows * h, workspace: workspace)
             for row in 0..<rows {
                 (f.pointer + row * h).update(from: m + row * 2 * h, count: h)
                 (r.pointer + row * h).update(from: m + row * 2 * h + h, count: h)
@@ -203,7 +207,7 @@ final class RecurrentPass<S: RecurrentScalar> {
             return [f, r]
         case .sum: return [gradient, gradient]
         case .average:
-            let half = ScalarBuffer<S>(count: rows * h)
+            let half = ScalarBuffer<S>(count: rows * h, workspace: workspace)
             for k in 0..<(rows * h) { half.pointer[k] = m[k] / 2 }
             return [half, half]
         }
@@ -215,7 +219,7 @@ final class RecurrentPass<S: RecurrentScalar> {
     /// order, shared by all its steps; otherwise one draw per packed row and feature.
     private func makeMask(width: Int, generator: inout SeededGenerator) -> ScalarBuffer<S> {
         let p = configuration.dropout, keep = S(1 / (1 - p)), rows = batch.rowCount
-        let mask = ScalarBuffer<S>(count: rows * width)
+        let mask = ScalarBuffer<S>(count: rows * width, workspace: workspace)
         if configuration.variationalDropout {
             var perSequence = [S](repeating: 0, count: batch.batchSize * width)
             for k in perSequence.indices { perSequence[k] = generator.nextUnitDouble() < p ? 0 : keep }
