@@ -152,6 +152,15 @@ void recur_tanh_backward(int isa, long count, const float *y, const float *dy, f
     RK_DISPATCH(tanh_backward, count, y, dy, dx)
 }
 
+void recur_prefetch(const void *p, long bytes, int for_write) {
+    const char *c = (const char *)p;
+    if (for_write) {
+        for (long offset = 0; offset < bytes; offset += 64) __builtin_prefetch(c + offset, 1, 3);
+    } else {
+        for (long offset = 0; offset < bytes; offset += 64) __builtin_prefetch(c + offset, 0, 3);
+    }
+}
+
 void recur_spin_pause(void) {
 #if defined(__x86_64__)
     __builtin_ia32_pause();

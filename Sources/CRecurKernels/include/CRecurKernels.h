@@ -74,6 +74,9 @@ void recur_course_gru_backward_reset(int isa, long rows, long h, const float *ga
                                      const float *ds, float *dh, float *d_gates);
 void recur_tanh_backward(int isa, long count, const float *y, const float *dy, float *dx);
 
+/// Asks the CPU to start loading `bytes` bytes at `p` into its caches (for writing too when `for_write`).
+void recur_prefetch(const void *p, long bytes, int for_write);
+
 /// A hint to the CPU that the caller is spinning on a shared variable (x86 `pause`, arm64 `yield`).
 void recur_spin_pause(void);
 

@@ -1,3 +1,4 @@
+import CRecurKernels
 import RecurCore
 
 /// W_ih [G, D], W_hh [G, H], b_ih [G], b_hh [G] of one layer and direction, in PyTorch's layout and gate order.
@@ -140,7 +141,11 @@ final class RecurrentDirection<S: RecurrentScalar> {
     /// Runs `step(t, rows)` for every step in `order`. Sequences never interact, so with enough of them each
     /// thread takes a fixed share of the batch through all steps on its own, without waiting for the others
     /// at each step; a small batch instead shares each step's product between the threads.
-    func forEachStep(_ order: [Int], _ step: (Int, StepRows) -> Void) {
+    ///
+    /// Before each step, `upcoming(rows)` is told the rows of the step after it, to start loading what that
+    /// step reads: arrays of T·B rows are written or read long before (or after) their step comes, so they
+    /// are out of cache by then, and a matrix-product tile stalls on every miss.
+    func forEachStep(_ order: [Int], upcoming: (StepRows) -> Void = { _ in }, _ step: (Int, StepRows) -> Void) {
         let b = batch.batchSize, threads = settings.threadCount
         let minimumRows = 8
         if threads > 1 && b >= 2 * minimumRows {
@@ -149,18 +154,35 @@ final class RecurrentDirection<S: RecurrentScalar> {
             single.threadCount = 1
             parallelFor(parts) { part in
                 let share = (b * part / parts)..<(b * (part + 1) / parts)
-                for t in order {
+                func rows(_ t: Int) -> StepRows? {
                     let n = min(batch.activeCounts[t], share.upperBound)
-                    if n <= share.lowerBound { continue }
-                    step(t, StepRows(first: share.lowerBound, packedFirst: batch.offsets[t] + share.lowerBound,
-                                     count: n - share.lowerBound, settings: single))
+                    if n <= share.lowerBound { return nil }
+                    return StepRows(first: share.lowerBound, packedFirst: batch.offsets[t] + share.lowerBound,
+                                    count: n - share.lowerBound, settings: single)
+                }
+                for (index, t) in order.enumerated() {
+                    guard let current = rows(t) else { continue }
+                    if index + 1 < order.count, let next = rows(order[index + 1]) { upcoming(next) }
+                    step(t, current)
                 }
             }
         } else {
-            for t in order where batch.activeCounts[t] > 0 {
-                step(t, StepRows(first: 0, packedFirst: batch.offsets[t], count: batch.activeCounts[t], settings: settings))
+            let live = order.filter { batch.activeCounts[$0] > 0 }
+            func rows(_ t: Int) -> StepRows {
+                StepRows(first: 0, packedFirst: batch.offsets[t], count: batch.activeCounts[t], settings: settings)
+            }
+            for (index, t) in live.enumerated() {
+                if index + 1 < live.count { upcoming(rows(live[index + 1])) }
+                step(t, rows(t))
             }
         }
+    }
+
+    /// Starts loading `width` columns of the step's rows of `buffer` (its packed rows) into the caches.
+    func prefetch(_ buffer: ScalarBuffer<S>, _ rows: StepRows, width: Int, forWriting: Bool) {
+        guard buffer.count > 0 else { return }
+        recur_prefetch(buffer.pointer + rows.packedFirst * width, rows.count * width * MemoryLayout<S>.stride,
+                       forWriting ? 1 : 0)
     }
 
     /// Steps in the order the forward pass takes them.
@@ -270,7 +292,26 @@ final class RecurrentDirection<S: RecurrentScalar> {
         let dHiddenGates = cell == .gru && !course ? ScalarBuffer<S>(uninitializedCount: rows * g, workspace: workspace) : dGates
         let recurrent = prepareBackward(w)
         let scratch = ScalarBuffer<S>(count: cell == .gru && course ? b * h : 0, workspace: workspace)
-        forEachStep(forwardSteps.reversed()) { _, rows in
+        let upcoming = { (rows: StepRows) in
+            self.prefetch(self.gates, rows, width: g, forWriting: false)
+            self.prefetch(dGates, rows, width: g, forWriting: true)
+            switch cell {
+            case .rnn: break
+            case .lstm:
+                self.prefetch(self.memoryTanh, rows, width: h, forWriting: false)
+                self.prefetch(self.previousMemory, rows, width: h, forWriting: false)
+            case .gru:
+                self.prefetch(self.previousHidden, rows, width: h, forWriting: false)
+                if !course {
+                    self.prefetch(self.hiddenGates, rows, width: g, forWriting: false)
+                    self.prefetch(dHiddenGates, rows, width: g, forWriting: true)
+                }
+            }
+            if let outputGradient {
+                recur_prefetch(outputGradient + rows.packedFirst * h, rows.count * h * MemoryLayout<S>.stride, 0)
+            }
+        }
+        forEachStep(forwardSteps.reversed(), upcoming: upcoming) { _, rows in
             if let outputGradient {
                 let up = outputGradient + rows.packedFirst * h, down = dh.pointer + rows.first * h
                 for k in 0..<(rows.count * h) { down[k] += up[k] }
