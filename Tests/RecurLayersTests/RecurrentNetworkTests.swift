@@ -218,6 +218,22 @@ struct RecurrentNetworkTests {
         #expect(biasIH[0..<16].contains { $0 != 0 && $0 != 1 })
     }
 
+    @Test("the README's example runs and gives the shapes it states")
+    func readmeExample() {
+        var generator = SeededGenerator(seed: 42)
+        let lstm = RecurrentNetwork(
+            RecurrentConfiguration(cell: .lstm, inputSize: 4, hiddenSize: 5, layers: 2, bidirectional: true),
+            using: &generator)
+        let x = Tensor.normal([3, 2, 4], using: &generator)
+        let y = lstm(x, lengths: [3, 1])
+        #expect(y.outputs.shape == [3, 2, 10] && y.last.shape == [2, 10] && y.state.hidden.shape == [4, 2, 5])
+        var dropout = SeededGenerator(seed: 1)
+        let (output, tape) = lstm.forward(x, lengths: [3, 1], dropoutGenerator: &dropout)
+        let gradient = lstm.backward(tape, lastGradient: .ones(output.last.shape))
+        #expect(gradient.input?.shape == [3, 2, 4] && gradient.initialState.hidden.shape == [4, 2, 5])
+        #expect(lstm.parameters.allSatisfy { $0.gradient.scalars.contains { $0 != 0 } })
+    }
+
     @Test("the basic RNN needs tanh or relu; bad configurations list their problems")
     func configurationProblems() {
         var c = RecurrentConfiguration(cell: .rnn, inputSize: 0, hiddenSize: 3, layers: 0, dropout: 1)
