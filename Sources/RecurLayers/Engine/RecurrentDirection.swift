@@ -213,7 +213,12 @@ final class RecurrentDirection<S: RecurrentScalar> {
             memory.pointer.update(from: initialMemory, count: batch.batchSize * h)
         }
         let recurrent = prepared?.recurrent ?? Self.prepareRecurrent(configuration, w, settings: settings)
-        forEachStep(forwardSteps) { _, rows in
+        let pytorchGRUCache = keepsCache && configuration.cell == .gru && configuration.gruVariant == .pytorch
+        let upcoming = { (rows: StepRows) in
+            self.prefetch(self.gates, rows, width: g, forWriting: true)
+            if pytorchGRUCache { self.prefetch(self.hiddenGates, rows, width: g, forWriting: true) }
+        }
+        forEachStep(forwardSteps, upcoming: upcoming) { _, rows in
             // + b, here rather than in a pass of its own: these rows are about to be used, and each thread adds its own.
             for row in 0..<rows.count {
                 let p = gates.pointer + (rows.packedFirst + row) * g
