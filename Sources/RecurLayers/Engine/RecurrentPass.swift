@@ -44,7 +44,7 @@ final class RecurrentPass<S: RecurrentScalar> {
                  output: UnsafeMutablePointer<S>, finalHidden: UnsafeMutablePointer<S>,
                  finalMemory: UnsafeMutablePointer<S>?) {
         let c = configuration, rows = batch.rowCount, h = c.hiddenSize
-        var current = ScalarBuffer<S>(count: rows * c.inputSize, workspace: workspace)
+        var current = ScalarBuffer<S>(uninitializedCount: rows * c.inputSize, workspace: workspace)   // gathered whole
         batch.gather(input, width: c.inputSize, into: current.pointer)
         let sortedState = ScalarBuffer<S>(count: stateSize, workspace: workspace), sortedMemory = ScalarBuffer<S>(count: stateSize, workspace: workspace)
         for layer in 0..<c.layers {
@@ -95,7 +95,7 @@ final class RecurrentPass<S: RecurrentScalar> {
         let c = configuration, rows = batch.rowCount, h = c.hiddenSize
         var upstream: ScalarBuffer<S>? = nil
         if let outputGradient {
-            let packed = ScalarBuffer<S>(count: rows * c.outputSize, workspace: workspace)
+            let packed = ScalarBuffer<S>(uninitializedCount: rows * c.outputSize, workspace: workspace)   // gathered whole
             batch.gather(outputGradient, width: c.outputSize, into: packed.pointer)
             upstream = packed
         }
@@ -179,16 +179,20 @@ final class RecurrentPass<S: RecurrentScalar> {
     private func merge(_ outputs: [ScalarBuffer<S>]) -> ScalarBuffer<S> {
         if outputs.count == 1 { return outputs[0] }
         let rows = batch.rowCount, h = configuration.hiddenSize
-        let merged = ScalarBuffer<S>(count: rows * configuration.outputSize, workspace: workspace)
+        let merged = ScalarBuffer<S>(uninitializedCount: rows * configuration.outputSize, workspace: workspace)
         let f = outputs[0].pointer, r = outputs[1].pointer, m = merged.pointer
-        switch configuration.merge {
-        case .concatenate:
-            for row in 0..<rows {
-                (m + row * 2 * h).update(from: f + row * h, count: h)
-                (m + row * 2 * h + h).update(from: r + row * h, count: h)
+        let parts = rows * h >= 1 << 16 ? settings.threadCount : 1
+        parallelFor(parts) { part in
+            let block = (rows * part / parts)..<(rows * (part + 1) / parts)
+            switch configuration.merge {
+            case .concatenate:
+                for row in block {
+                    (m + row * 2 * h).update(from: f + row * h, count: h)
+                    (m + row * 2 * h + h).update(from: r + row * h, count: h)
+                }
+            case .sum: for k in (block.lowerBound * h)..<(block.upperBound * h) { m[k] = f[k] + r[k] }
+            case .average: for k in (block.lowerBound * h)..<(block.upperBound * h) { m[k] = (f[k] + r[k]) / 2 }
             }
-        case .sum: for k in 0..<(rows * h) { m[k] = f[k] + r[k] }
-        case .average: for k in 0..<(rows * h) { m[k] = (f[k] + r[k]) / 2 }
         }
         return merged
     }
@@ -199,10 +203,14 @@ final class RecurrentPass<S: RecurrentScalar> {
         let rows = batch.rowCount, h = configuration.hiddenSize, m = gradient.pointer
         switch configuration.merge {
         case .concatenate:
-            let f = ScalarBuffer<S>(count: rows * h, workspace: workspace), r = ScalarBuffer<S>(count: rows * h, workspace: workspace)
-            for row in 0..<rows {
-                (f.pointer + row * h).update(from: m + row * 2 * h, count: h)
-                (r.pointer + row * h).update(from: m + row * 2 * h + h, count: h)
+            let f = ScalarBuffer<S>(uninitializedCount: rows * h, workspace: workspace)
+            let r = ScalarBuffer<S>(uninitializedCount: rows * h, workspace: workspace)
+            let parts = rows * h >= 1 << 16 ? settings.threadCount : 1
+            parallelFor(parts) { part in
+                for row in (rows * part / parts)..<(rows * (part + 1) / parts) {
+                    (f.pointer + row * h).update(from: m + row * 2 * h, count: h)
+                    (r.pointer + row * h).update(from: m + row * 2 * h + h, count: h)
+                }
             }
             return [f, r]
         case .sum: return [gradient, gradient]

@@ -1,3 +1,5 @@
+import RecurCore
+
 /// Which sequences of a batch are alive at each time step, when their lengths differ.
 ///
 /// The examples are ordered longest first (ties keep their batch order). At step t the first
@@ -41,7 +43,7 @@ struct SequenceBatch: Sendable {
     /// packed[offsets[t] + j] = padded[t, order[j]] for the live rows.
     /// - Parameters: padded `[T, B, width]`; packed `[N, width]`.
     func gather<S>(_ padded: UnsafePointer<S>, width: Int, into packed: UnsafeMutablePointer<S>) {
-        if isDense { packed.update(from: padded, count: rowCount * width); return }
+        if isDense { copyInParallel(from: padded, to: packed, count: rowCount * width); return }
         for t in 0..<steps {
             for j in 0..<activeCounts[t] {
                 (packed + (offsets[t] + j) * width).update(from: padded + (t * batchSize + order[j]) * width, count: width)
@@ -51,7 +53,7 @@ struct SequenceBatch: Sendable {
 
     /// The inverse of `gather`: padded[t, order[j]] = packed[offsets[t] + j]; padded rows are set to 0.
     func scatter<S: Numeric>(_ packed: UnsafePointer<S>, width: Int, into padded: UnsafeMutablePointer<S>) {
-        if isDense { padded.update(from: packed, count: rowCount * width); return }
+        if isDense { copyInParallel(from: packed, to: padded, count: rowCount * width); return }
         padded.update(repeating: 0, count: steps * batchSize * width)
         for t in 0..<steps {
             for j in 0..<activeCounts[t] {
@@ -68,5 +70,14 @@ struct SequenceBatch: Sendable {
     /// original[order[j]] = sorted[j] for B rows of `width`.
     func unsortRows<S>(_ sorted: UnsafePointer<S>, width: Int, into original: UnsafeMutablePointer<S>) {
         for j in 0..<batchSize { (original + order[j] * width).update(from: sorted + j * width, count: width) }
+    }
+}
+
+/// target[0..<count] = source[0..<count], large copies split between Recur's threads.
+func copyInParallel<S>(from source: UnsafePointer<S>, to target: UnsafeMutablePointer<S>, count: Int) {
+    let parts = count >= 1 << 18 ? ComputeSettings.coreCount : 1
+    parallelFor(parts) { part in
+        let range = (count * part / parts)..<(count * (part + 1) / parts)
+        (target + range.lowerBound).update(from: source + range.lowerBound, count: range.count)
     }
 }
