@@ -3,9 +3,9 @@ import RecurCore
 
 /// The element type a recurrent pass runs in.
 ///
-/// `Float` is what models use: its products run on Recur's packed, threaded kernels and its sigmoid
-/// and tanh on the vectorized C ones. `Double` runs the very same recurrent code with plain loops and
-/// libm, so that finite-difference gradient checks can be made to 1e-6 on the production backward pass.
+/// `Float` is what models use: its products run on Recur's packed, threaded kernels and its pointwise cell
+/// math on the vectorized C ones (`CellPointwise`). `Double` runs the very same recurrent code with plain
+/// loops and libm, so that finite-difference gradient checks can be made to 1e-6 on the production backward pass.
 public protocol RecurrentScalar: BinaryFloatingPoint, Sendable, CellPointwise {
     /// A right-hand matrix op(B), K×N, prepared once for products at every time step.
     associatedtype PreparedMatrix
@@ -24,8 +24,6 @@ public protocol RecurrentScalar: BinaryFloatingPoint, Sendable, CellPointwise {
                          b: UnsafePointer<Self>, ldb: Int, transposeB: Bool,
                          c: UnsafeMutablePointer<Self>, ldc: Int, accumulate: Bool, settings: ComputeSettings)
 
-    /// x ← σ(x) for `count` elements.
-    static func sigmoid(_ x: UnsafeMutablePointer<Self>, count: Int, settings: ComputeSettings)
     /// x ← tanh(x) for `count` elements.
     static func tanh(_ x: UnsafeMutablePointer<Self>, count: Int, settings: ComputeSettings)
 }
@@ -47,10 +45,6 @@ extension Float: RecurrentScalar {
                                 c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, settings: ComputeSettings) {
         MatrixProduct.multiply(m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb,
                                transposeB: transposeB, c: c, ldc: ldc, accumulate: accumulate, settings: settings)
-    }
-
-    public static func sigmoid(_ x: UnsafeMutablePointer<Float>, count: Int, settings: ComputeSettings) {
-        Activation.sigmoid.apply(x, x, count: count, kernel: settings.kernel)
     }
 
     public static func tanh(_ x: UnsafeMutablePointer<Float>, count: Int, settings: ComputeSettings) {
@@ -92,10 +86,6 @@ extension Double: RecurrentScalar {
         }
     }
 
-    public static func sigmoid(_ x: UnsafeMutablePointer<Double>, count: Int, settings: ComputeSettings) {
-        for i in 0..<count { x[i] = 1 / (1 + Foundation.exp(-x[i])) }
-    }
-
     public static func tanh(_ x: UnsafeMutablePointer<Double>, count: Int, settings: ComputeSettings) {
         for i in 0..<count { x[i] = Foundation.tanh(x[i]) }
     }
@@ -131,8 +121,6 @@ final class ScalarBuffer<Scalar: RecurrentScalar>: @unchecked Sendable {
     deinit {
         if workspace?.give(pointer, capacity: capacity) != true { UnsafeMutableRawPointer(pointer).deallocate() }
     }
-
-    func clear() { pointer.update(repeating: 0, count: count) }
 }
 
 /// Memory a network's passes hand on to the next: the buffers of a pass return here when it ends, and the
