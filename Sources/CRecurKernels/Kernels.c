@@ -152,6 +152,10 @@ void recur_tanh_backward(int isa, long count, const float *y, const float *dy, f
     RK_DISPATCH(tanh_backward, count, y, dy, dx)
 }
 
+void recur_add_bias(int isa, long rows, long width, const float *bias, float *x) {
+    RK_DISPATCH(add_bias, rows, width, bias, x)
+}
+
 void recur_prefetch(const void *p, long bytes, int for_write) {
     const char *c = (const char *)p;
     if (for_write) {

@@ -64,7 +64,7 @@ struct CellPointwiseTests {
         }
     }
 
-    @Test("course GRU forward and backward halves, tanh backward", arguments: cases)
+    @Test("course GRU forward and backward halves, bias rows, tanh backward", arguments: cases)
     func courseGRU(kernel: CPUKernel, h: Int) {
         let rows = 3, g = 3 * h, n = rows * h
         Self.compare(kernel, sizes: [rows * g, rows * 2 * h, n, n], seed: 5) { f, d in
@@ -82,6 +82,10 @@ struct CellPointwiseTests {
                                          hiddenGradient: f[2], gateGradient: f[3], kernel: kernel)
             Double.courseGRUBackwardReset(rows: rows, hiddenSize: h, gates: d[0], previousHidden: d[1], resetGradient: d[4],
                                           hiddenGradient: d[2], gateGradient: d[3], kernel: kernel)
+        }
+        Self.compare(kernel, sizes: [h, n], seed: 8) { f, d in
+            Float.addBias(rows: rows, width: h, bias: f[0], to: f[1], kernel: kernel)
+            Double.addBias(rows: rows, width: h, bias: d[0], to: d[1], kernel: kernel)
         }
         Self.compare(kernel, sizes: [n, n, n], seed: 7) { f, d in
             Float.tanhBackward(count: n, output: f[0], outputGradient: f[1], inputGradient: f[2], kernel: kernel)

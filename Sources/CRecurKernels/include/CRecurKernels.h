@@ -73,6 +73,8 @@ void recur_course_gru_backward_candidate(int isa, long rows, long h, const float
 void recur_course_gru_backward_reset(int isa, long rows, long h, const float *gates, const float *h_previous,
                                      const float *ds, float *dh, float *d_gates);
 void recur_tanh_backward(int isa, long count, const float *y, const float *dy, float *dx);
+/// x[r·width + j] += bias[j] for `rows` rows.
+void recur_add_bias(int isa, long rows, long width, const float *bias, float *x);
 
 /// Asks the CPU to start loading `bytes` bytes at `p` into its caches (for writing too when `for_write`).
 void recur_prefetch(const void *p, long bytes, int for_write);

@@ -136,6 +136,13 @@ RK_ATTR static void RK_NAME(course_gru_backward_reset)(long rows, long h, const 
     })
 }
 
+RK_ATTR static void RK_NAME(add_bias)(long rows, long width, const float *bias, float *x) {
+    RK_FOR_UNITS(rows, width, {
+        float *row = x + r * width + k;
+        ST(row, LD(row) + LD(bias + k));
+    })
+}
+
 RK_ATTR static void RK_NAME(tanh_backward)(long count, const float *y, const float *dy, float *dx) {
     RK_FOR_UNITS(1, count, {
         RK_NAME(vec) v = LD(y + k);

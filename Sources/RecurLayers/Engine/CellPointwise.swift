@@ -47,6 +47,8 @@ public protocol CellPointwise {
                                        previousHidden: UnsafePointer<Self>, resetGradient: UnsafePointer<Self>,
                                        hiddenGradient: UnsafeMutablePointer<Self>, gateGradient: UnsafeMutablePointer<Self>,
                                        kernel: CPUKernel)
+    /// x[row, j] += bias[j] for `rows` rows of `width`.
+    static func addBias(rows: Int, width: Int, bias: UnsafePointer<Self>, to x: UnsafeMutablePointer<Self>, kernel: CPUKernel)
     /// dx = dy (1 − y²) for `count` elements, y = tanh(x).
     static func tanhBackward(count: Int, output: UnsafePointer<Self>, outputGradient: UnsafePointer<Self>,
                              inputGradient: UnsafeMutablePointer<Self>, kernel: CPUKernel)
@@ -103,6 +105,11 @@ extension Float: CellPointwise {
                                               kernel: CPUKernel) {
         recur_course_gru_backward_reset(kernel.isa, rows, hiddenSize, gates, previousHidden, resetGradient, hiddenGradient,
                                         gateGradient)
+    }
+
+    public static func addBias(rows: Int, width: Int, bias: UnsafePointer<Float>, to x: UnsafeMutablePointer<Float>,
+                               kernel: CPUKernel) {
+        recur_add_bias(kernel.isa, rows, width, bias, x)
     }
 
     public static func tanhBackward(count: Int, output: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>,
@@ -240,6 +247,11 @@ extension Double: CellPointwise {
                 hiddenGradient[i] += resetGradient[i] * reset
             }
         }
+    }
+
+    public static func addBias(rows: Int, width: Int, bias: UnsafePointer<Double>, to x: UnsafeMutablePointer<Double>,
+                               kernel: CPUKernel) {
+        for row in 0..<rows { for j in 0..<width { x[row * width + j] += bias[j] } }
     }
 
     public static func tanhBackward(count: Int, output: UnsafePointer<Double>, outputGradient: UnsafePointer<Double>,

@@ -220,10 +220,8 @@ final class RecurrentDirection<S: RecurrentScalar> {
         }
         forEachStep(forwardSteps, upcoming: upcoming) { _, rows in
             // + b, here rather than in a pass of its own: these rows are about to be used, and each thread adds its own.
-            for row in 0..<rows.count {
-                let p = gates.pointer + (rows.packedFirst + row) * g
-                for j in 0..<g { p[j] += bias[j] }
-            }
+            S.addBias(rows: rows.count, width: g, bias: bias, to: gates.pointer + rows.packedFirst * g,
+                      kernel: rows.settings.kernel)
             let h0 = hidden.pointer + rows.first * h, count = rows.count * h
             if keepsCache { (previousHidden.pointer + rows.packedFirst * h).update(from: h0, count: count) }
             switch configuration.cell {
