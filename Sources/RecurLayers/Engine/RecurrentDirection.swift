@@ -198,7 +198,7 @@ final class RecurrentDirection<S: RecurrentScalar> {
     func forward(input x: UnsafePointer<S>, weights w: DirectionWeights<S>, prepared: PreparedDirection<S>? = nil,
                  initialHidden: UnsafePointer<S>?, initialMemory: UnsafePointer<S>?) {
         let rows = batch.rowCount, h = hiddenSize, g = gateWidth
-        // gates = x·W_ihᵀ + b for every step at once: [N, D]·[D, G].
+        // gates = x·W_ihᵀ for every step at once: [N, D]·[D, G] (the biases are added step by step, below).
         if let prepared {
             S.multiply(m: rows, a: x, lda: inputSize, prepared: prepared.input, c: gates.pointer, ldc: g,
                        accumulate: false, settings: settings)
