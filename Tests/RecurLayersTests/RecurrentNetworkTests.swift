@@ -44,6 +44,28 @@ struct RecurrentNetworkTests {
 
     /// Small batches share each step's product between threads; 16 or more sequences are split between
     /// threads for the whole pass. Both must agree with the Float64 path.
+    @Test("a sequence of length 0 keeps its initial state, outputs zeros and passes its state gradient through",
+          arguments: CellKind.all)
+    func emptySequence(_ kind: CellKind) {
+        let network = Self.network(kind)
+        var generator = SeededGenerator(seed: 10)
+        let x = Tensor.normal([3, 2, 4], using: &generator)
+        var initial = network.zeroState(batchSize: 2)
+        initial.hidden = .normal(initial.hidden.shape, using: &generator)
+        if initial.cellState != nil { initial.cellState = .normal(initial.hidden.shape, using: &generator) }
+        let (y, tape) = network.forward(x, lengths: [3, 0], initialState: initial, dropoutGenerator: &generator)
+        for t in 0..<3 { #expect(y.outputs[t][1].scalars.allSatisfy { $0 == 0 }) }
+        for index in 0..<4 { #expect(y.state.hidden[index][1] == initial.hidden[index][1]) }
+        let upstream = RecurrentState(hidden: .ones(initial.hidden.shape),
+                                      cellState: initial.cellState.map { .ones($0.shape) })
+        let gradient = network.backward(tape, finalStateGradient: upstream)
+        // The last layer's state gradient reaches the empty sequence's initial state unchanged.
+        #expect(gradient.initialState.hidden[3][1].scalars.allSatisfy { $0 == 1 })
+        #expect(gradient.input!.scalars.allSatisfy { $0.isFinite })
+        let nothing = network(Tensor.zeros([0, 2, 4]))
+        #expect(nothing.outputs.shape == [0, 2, 10] && nothing.state.hidden.scalars.allSatisfy { $0 == 0 })
+    }
+
     @Test("the Float32 path agrees with the Float64 check path", arguments: CellKind.all, [4, 19])
     func floatAgreesWithFloat64(_ kind: CellKind, batchSize: Int) {
         let network = Self.network(kind, inputSize: 7, hiddenSize: 33)
