@@ -180,31 +180,12 @@ public final class RecurrentNetwork {
         let batch = SequenceBatch(steps: steps, batchSize: batchSize, lengths: lengths)
         let pass = RecurrentPass<Float>(configuration: c, batch: batch, keepsCache: keepsCache, settings: settings,
                                         workspace: workspace)
-        var outputs = Tensor.zeros([steps, batchSize, c.outputSize])
-        var hidden = Tensor.zeros(stateShape)
-        var cellState: Tensor? = c.cell == .lstm ? Tensor.zeros(stateShape) : nil
-        withWeights { weights in
-            input.withUnsafeBufferPointer { x in
-                withOptionalPointer(initialState?.hidden) { h0 in
-                    withOptionalPointer(c.cell == .lstm ? initialState?.cellState : nil) { c0 in
-                        outputs.withUnsafeMutableBufferPointer { y in
-                            hidden.withUnsafeMutableBufferPointer { hn in
-                                withOptionalMutablePointer(&cellState) { cn in
-                                    pass.forward(input: x.baseAddress!, weights: weights, initialHidden: h0,
-                                                 initialMemory: c0, dropoutGenerator: &dropoutGenerator,
-                                                 output: y.baseAddress!, finalHidden: hn.baseAddress!, finalMemory: cn)
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        let (outputs, state) = runForward(pass, input: input, weights: parameters.map(\.value), prepared: nil,
+                                          initialState: initialState, dropoutGenerator: &dropoutGenerator)
         var last = Tensor.zeros([batchSize, c.outputSize])
-        hidden.withUnsafeBufferPointer { hn in
+        state.hidden.withUnsafeBufferPointer { hn in
             last.withUnsafeMutableBufferPointer { pass.mergeLast(finalHidden: hn.baseAddress!, into: $0.baseAddress!) }
         }
-        let state = RecurrentState(hidden: hidden, cellState: cellState)
         let output = RecurrentOutput(outputs: outputs, last: last, state: state)
         return (output, keepsCache ? RecurrentTape(pass: pass, steps: steps, batchSize: batchSize) : nil)
     }
@@ -269,6 +250,37 @@ public final class RecurrentNetwork {
     func withWeights<R>(_ body: ([DirectionWeights<Float>]) -> R) -> R {
         parameters.map(\.value).withScalarPointers { body(DirectionWeights.grouping($0)) }
     }
+}
+
+/// Runs `pass` forward on tensors — the pointer plumbing `RecurrentNetwork` and `RecurrentStepper` share.
+/// - Parameters: input [T, B, D]; weights in parameter order; initialState [L·Dir, B, H] (nil: zeros).
+/// - Returns: outputs [T, B, outputSize] and the final state [L·Dir, B, H].
+func runForward(_ pass: RecurrentPass<Float>, input: Tensor, weights: [Tensor], prepared: [PreparedDirection<Float>]?,
+                initialState: RecurrentState?, dropoutGenerator: inout SeededGenerator?) -> (outputs: Tensor, state: RecurrentState) {
+    let c = pass.configuration, steps = input.shape[0], batchSize = input.shape[1]
+    let stateShape = [c.layers * c.directionCount, batchSize, c.hiddenSize]
+    var outputs = Tensor.zeros([steps, batchSize, c.outputSize])
+    var hidden = Tensor.zeros(stateShape)
+    var cellState: Tensor? = c.cell == .lstm ? Tensor.zeros(stateShape) : nil
+    weights.withScalarPointers { pointers in
+        input.withUnsafeBufferPointer { x in
+            withOptionalPointer(initialState?.hidden) { h0 in
+                withOptionalPointer(c.cell == .lstm ? initialState?.cellState : nil) { c0 in
+                    outputs.withUnsafeMutableBufferPointer { y in
+                        hidden.withUnsafeMutableBufferPointer { hn in
+                            withOptionalMutablePointer(&cellState) { cn in
+                                pass.forward(input: x.baseAddress!, weights: DirectionWeights.grouping(pointers),
+                                             prepared: prepared, initialHidden: h0, initialMemory: c0,
+                                             dropoutGenerator: &dropoutGenerator, output: y.baseAddress!,
+                                             finalHidden: hn.baseAddress!, finalMemory: cn)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return (outputs, RecurrentState(hidden: hidden, cellState: cellState))
 }
 
 func withOptionalPointer<R>(_ tensor: Tensor?, _ body: (UnsafePointer<Float>?) -> R) -> R {

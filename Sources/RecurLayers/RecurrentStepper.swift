@@ -50,31 +50,11 @@ public final class RecurrentStepper {
         require(input.shape == [batchSize, c.inputSize], "a step's input must be \([batchSize, c.inputSize]), got \(input.shape)")
         let batch = SequenceBatch(steps: 1, batchSize: batchSize, lengths: nil)
         let pass = RecurrentPass<Float>(configuration: c, batch: batch, keepsCache: false, settings: settings)
-        var output = Tensor.zeros([batchSize, c.hiddenSize])
-        var hidden = Tensor.zeros(state.hidden.shape)
-        var cellState: Tensor? = c.cell == .lstm ? Tensor.zeros(state.hidden.shape) : nil
         var noDropout: SeededGenerator? = nil
-        weights.withScalarPointers { pointers in
-            let w = DirectionWeights.grouping(pointers)
-            input.withUnsafeBufferPointer { x in
-                state.hidden.withUnsafeBufferPointer { h0 in
-                    withOptionalPointer(state.cellState) { c0 in
-                        output.withUnsafeMutableBufferPointer { y in
-                            hidden.withUnsafeMutableBufferPointer { hn in
-                                withOptionalMutablePointer(&cellState) { cn in
-                                    pass.forward(input: x.baseAddress!, weights: w, prepared: prepared,
-                                                 initialHidden: h0.baseAddress!, initialMemory: c0,
-                                                 dropoutGenerator: &noDropout, output: y.baseAddress!,
-                                                 finalHidden: hn.baseAddress!, finalMemory: cn)
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        state = RecurrentState(hidden: hidden, cellState: cellState)
-        return output
+        let (outputs, next) = runForward(pass, input: input.reshaped([1, batchSize, c.inputSize]), weights: weights,
+                                         prepared: prepared, initialState: state, dropoutGenerator: &noDropout)
+        state = next
+        return outputs.reshaped([batchSize, c.hiddenSize])
     }
 
     /// Sets the state back to zeros.
