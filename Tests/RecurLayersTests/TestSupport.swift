@@ -74,3 +74,19 @@ func dot(_ a: [Double], _ b: [Double]) -> Double {
     for i in a.indices { sum += a[i] * b[i] }
     return sum
 }
+
+/// Five-point central differences of `loss` with respect to `values[i]` for every i, in Float64.
+func finiteDifferences(of values: inout [Double], epsilon: Double = 1e-4, _ loss: ([Double]) -> Double) -> [Double] {
+    var gradient = [Double](repeating: 0, count: values.count)
+    for i in values.indices {
+        let original = values[i]
+        func shifted(_ steps: Double) -> Double {
+            values[i] = original + steps * epsilon
+            return loss(values)
+        }
+        let near = shifted(1) - shifted(-1), far = shifted(2) - shifted(-2)
+        values[i] = original
+        gradient[i] = (8 * near - far) / (12 * epsilon)
+    }
+    return gradient
+}

@@ -26,6 +26,12 @@ public protocol RecurrentScalar: BinaryFloatingPoint, Sendable, CellPointwise {
 
     /// x ← tanh(x) for `count` elements.
     static func tanh(_ x: UnsafeMutablePointer<Self>, count: Int, settings: ComputeSettings)
+
+    /// x ← eˣ for `count` elements.
+    static func exp(_ x: UnsafeMutablePointer<Self>, count: Int, settings: ComputeSettings)
+
+    /// The natural logarithm of one value (per row, never in an inner loop).
+    static func logarithm(_ x: Self) -> Self
 }
 
 extension Float: RecurrentScalar {
@@ -50,6 +56,12 @@ extension Float: RecurrentScalar {
     public static func tanh(_ x: UnsafeMutablePointer<Float>, count: Int, settings: ComputeSettings) {
         Activation.tanh.apply(x, x, count: count, kernel: settings.kernel)
     }
+
+    public static func exp(_ x: UnsafeMutablePointer<Float>, count: Int, settings: ComputeSettings) {
+        Activation.exp(x, x, count: count, kernel: settings.kernel)
+    }
+
+    public static func logarithm(_ x: Float) -> Float { Foundation.log(x) }
 }
 
 /// op(B) of a Double product: the matrix itself, read in place.
@@ -89,6 +101,12 @@ extension Double: RecurrentScalar {
     public static func tanh(_ x: UnsafeMutablePointer<Double>, count: Int, settings: ComputeSettings) {
         for i in 0..<count { x[i] = Foundation.tanh(x[i]) }
     }
+
+    public static func exp(_ x: UnsafeMutablePointer<Double>, count: Int, settings: ComputeSettings) {
+        for i in 0..<count { x[i] = Foundation.exp(x[i]) }
+    }
+
+    public static func logarithm(_ x: Double) -> Double { Foundation.log(x) }
 }
 
 /// Scalars on a 64-byte boundary, owned by one pass; zero unless made with `uninitializedCount`.
