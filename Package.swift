@@ -20,7 +20,8 @@ let package = Package(
         // MARK: - Library
         .target(name: "RecurCore", dependencies: ["CRecurKernels"]),
         .target(name: "RecurLayers", dependencies: ["CRecurKernels", "RecurCore"]),
-        .target(name: "Recur", dependencies: ["RecurCore", "RecurLayers"]),
+        .target(name: "RecurTraining", dependencies: ["RecurCore", "RecurLayers"]),
+        .target(name: "Recur", dependencies: ["RecurCore", "RecurLayers", "RecurTraining"]),
 
         // MARK: - Command-line tool
         .executableTarget(
@@ -34,6 +35,7 @@ let package = Package(
         // MARK: - Tests
         .testTarget(name: "RecurCoreTests", dependencies: ["RecurCore"], exclude: ["Fixtures"]),
         .testTarget(name: "RecurLayersTests", dependencies: ["RecurLayers"], exclude: ["Fixtures"]),
+        .testTarget(name: "RecurTrainingTests", dependencies: ["RecurTraining"]),
         .testTarget(name: "RecurCLITests", dependencies: ["recur"]),
     ]
 )

@@ -1,3 +1,4 @@
-// `import Recur` gives a user everything: tensors, kernels, recurrent layers and (as they land) training and models.
+// `import Recur` gives a user everything: tensors, kernels, layers and losses, and training.
 @_exported import RecurCore
 @_exported import RecurLayers
+@_exported import RecurTraining
