@@ -20,8 +20,10 @@ let package = Package(
         // MARK: - Library
         .target(name: "RecurCore", dependencies: ["CRecurKernels"]),
         .target(name: "RecurLayers", dependencies: ["CRecurKernels", "RecurCore"]),
+        .target(name: "RecurText"),
         .target(name: "RecurTraining", dependencies: ["RecurCore", "RecurLayers"]),
-        .target(name: "Recur", dependencies: ["RecurCore", "RecurLayers", "RecurTraining"]),
+        .target(name: "RecurModels", dependencies: ["RecurCore", "RecurLayers", "RecurTraining"]),
+        .target(name: "Recur", dependencies: ["RecurCore", "RecurLayers", "RecurText", "RecurTraining", "RecurModels"]),
 
         // MARK: - Command-line tool
         .executableTarget(
@@ -35,7 +37,7 @@ let package = Package(
         // MARK: - Tests
         .testTarget(name: "RecurCoreTests", dependencies: ["RecurCore"], exclude: ["Fixtures"]),
         .testTarget(name: "RecurLayersTests", dependencies: ["RecurLayers"], exclude: ["Fixtures"]),
-        .testTarget(name: "RecurTrainingTests", dependencies: ["RecurTraining"]),
+        .testTarget(name: "RecurTrainingTests", dependencies: ["RecurTraining", "RecurModels", "RecurText"]),
         .testTarget(name: "RecurCLITests", dependencies: ["recur"]),
     ]
 )

@@ -1,4 +1,6 @@
-// `import Recur` gives a user everything: tensors, kernels, layers and losses, and training.
+// `import Recur` gives a user everything: tensors, kernels, layers and losses, text, training and models.
 @_exported import RecurCore
 @_exported import RecurLayers
+@_exported import RecurModels
+@_exported import RecurText
 @_exported import RecurTraining

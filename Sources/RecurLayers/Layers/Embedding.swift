@@ -8,6 +8,9 @@ import RecurCore
 /// `Embedding(weight: Wᵀ)` and `Linear(W)` on `Tensor.oneHot` give the same numbers (a test checks it).
 ///
 /// Backward adds each position's gradient into the row it read: dE[id<t>] += de<t>.
+///
+/// The id −1 stands for "no token": its vector is zeros and it gets no gradient — the seed's x<1> = 0, fed
+/// before the first character of a sequence.
 public final class Embedding {
     public let vocabularySize: Int
     public let embeddingSize: Int
@@ -39,7 +42,8 @@ public final class Embedding {
         weight.value.withUnsafeBufferPointer { table in
             output.withUnsafeMutableBufferPointer { out in
                 for (position, id) in ids.enumerated() {
-                    require(id >= 0 && id < vocabularySize, "Embedding: id \(id) at position \(position) is outside 0..<\(vocabularySize)")
+                    require(id >= -1 && id < vocabularySize, "Embedding: id \(id) at position \(position) is outside 0..<\(vocabularySize) (or −1)")
+                    if id < 0 { continue }
                     (out.baseAddress! + position * e).update(from: table.baseAddress! + id * e, count: e)
                 }
             }
@@ -55,7 +59,7 @@ public final class Embedding {
                 "Embedding output gradient must hold \(ids.count) rows of \(e), got \(outputGradient.shape)")
         outputGradient.withUnsafeBufferPointer { dy in
             weight.gradient.withUnsafeMutableBufferPointer { dTable in
-                for (position, id) in ids.enumerated() {
+                for (position, id) in ids.enumerated() where id >= 0 {
                     let row = dTable.baseAddress! + id * e, source = dy.baseAddress! + position * e
                     for j in 0..<e { row[j] += source[j] }
                 }
@@ -65,7 +69,7 @@ public final class Embedding {
 }
 
 extension Tensor {
-    /// The seed's one-hot vectors: row n is all zeros except a 1 at `ids[n]`.
+    /// The seed's one-hot vectors: row n is all zeros except a 1 at `ids[n]`; all zeros for the id −1 (x<1> = 0).
     /// - Parameters: ids in 0..<depth; `shape` the leading shape (default [N]).
     /// - Returns: [shape..., depth].
     public static func oneHot(_ ids: [Int], depth: Int, shape: [Int]? = nil) -> Tensor {
@@ -74,8 +78,8 @@ extension Tensor {
         var result = Tensor.zeros(leading + [depth])
         result.withUnsafeMutableBufferPointer { out in
             for (position, id) in ids.enumerated() {
-                require(id >= 0 && id < depth, "oneHot: id \(id) at position \(position) is outside 0..<\(depth)")
-                out[position * depth + id] = 1
+                require(id >= -1 && id < depth, "oneHot: id \(id) at position \(position) is outside 0..<\(depth) (or −1)")
+                if id >= 0 { out[position * depth + id] = 1 }
             }
         }
         return result

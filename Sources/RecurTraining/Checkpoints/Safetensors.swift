@@ -31,7 +31,11 @@ public struct Safetensors {
     // MARK: - Writing
 
     /// The file's bytes. The header's keys are sorted, so the same tensors give the same bytes.
+    /// Tensor names must be unique and not `__metadata__`.
     public func encoded() -> [UInt8] {
+        let names = tensors.map(\.name)
+        require(Set(names).count == names.count && !names.contains("__metadata__"),
+                "safetensors: tensor names must be unique and not __metadata__, got \(names)")
         var header: [String: Any] = [:]
         var offset = 0
         for (name, tensor) in tensors {

@@ -79,17 +79,24 @@ public struct OptimizerConfiguration: Codable, Equatable, Sendable {
 public final class Optimizer {
     public let configuration: OptimizerConfiguration
     public let parameters: [Parameter]
+    /// The names the running averages are saved under (`<name>.<slot>`), one per parameter.
+    public let names: [String]
     /// Steps taken so far (t after the last step).
     public private(set) var stepCount = 0
     /// Per parameter, its running averages in `slotNames` order.
     private var slots: [[Tensor]]
 
-    public init(_ configuration: OptimizerConfiguration, parameters: [Parameter]) {
+    /// - Parameters: names, one per parameter, unique (default: each parameter's own name).
+    public init(_ configuration: OptimizerConfiguration, parameters: [Parameter], names: [String]? = nil) {
         require(configuration.problems.isEmpty, "optimizer: " + configuration.problems.joined(separator: "; "))
+        let names = names ?? parameters.map(\.name)
+        require(names.count == parameters.count && Set(names).count == names.count,
+                "optimizer: give one unique name per parameter, got \(names)")
         self.configuration = configuration
         self.parameters = parameters
-        let names = Optimizer.slotNames(configuration)
-        slots = parameters.map { p in names.map { _ in Tensor.zeros(p.value.shape) } }
+        self.names = names
+        let slotNames = Optimizer.slotNames(configuration)
+        slots = parameters.map { p in slotNames.map { _ in Tensor.zeros(p.value.shape) } }
     }
 
     /// The running averages each parameter has: SGD with momentum "momentum"; Adam(W) "exp_avg",
@@ -184,21 +191,21 @@ public final class Optimizer {
 
     /// The step count and every running average, named `<parameter>.<slot>` (e.g. `decoder.weight.exp_avg`).
     public var state: (stepCount: Int, tensors: [(name: String, value: Tensor)]) {
-        let names = Optimizer.slotNames(configuration)
+        let slotNames = Optimizer.slotNames(configuration)
         var tensors: [(String, Tensor)] = []
-        for (index, parameter) in parameters.enumerated() {
-            for (slot, name) in names.enumerated() { tensors.append(("\(parameter.name).\(name)", slots[index][slot])) }
+        for index in parameters.indices {
+            for (slot, slotName) in slotNames.enumerated() { tensors.append(("\(names[index]).\(slotName)", slots[index][slot])) }
         }
         return (stepCount, tensors)
     }
 
     /// Continues from a saved `state`; throws when a tensor is missing or has the wrong shape.
     public func restore(stepCount: Int, tensors: [String: Tensor]) throws(OptimizerStateError) {
-        let names = Optimizer.slotNames(configuration)
+        let slotNames = Optimizer.slotNames(configuration)
         var restored = slots
         for (index, parameter) in parameters.enumerated() {
-            for (slot, name) in names.enumerated() {
-                let key = "\(parameter.name).\(name)"
+            for (slot, slotName) in slotNames.enumerated() {
+                let key = "\(names[index]).\(slotName)"
                 guard let tensor = tensors[key] else { throw .missing(key) }
                 guard tensor.shape == parameter.value.shape else {
                     throw .shape(key, expected: parameter.value.shape, found: tensor.shape)

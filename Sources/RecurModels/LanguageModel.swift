@@ -1,0 +1,121 @@
+import RecurCore
+import RecurLayers
+import RecurTraining
+
+/// What a `LanguageModel` is made of.
+public struct LanguageModelConfiguration: Codable, Equatable, Sendable {
+    /// How the weights start.
+    public enum Initialization: Codable, Equatable, Sendable {
+        /// PyTorch's defaults: recurrent and output weights uniform in ±1/√fan, the embedding standard normal.
+        case pytorch
+        /// Every parameter uniform in ±scale (Zaremba et al. use 0.1).
+        case uniform(scale: Double)
+        /// Weights normal with this standard deviation, biases zero (the course's `np.random.randn(…) * 0.01`).
+        case normal(standardDeviation: Double)
+    }
+
+    /// V.
+    public var vocabularySize: Int
+    /// E, the size of the learned token vectors; nil feeds one-hot vectors of size V (the seed's x<t>).
+    public var embeddingSize: Int?
+    /// The recurrent layers; their `inputSize` must be E (or V for one-hot input).
+    public var recurrent: RecurrentConfiguration
+    public var initialization: Initialization
+
+    public init(vocabularySize: Int, embeddingSize: Int?, recurrent: RecurrentConfiguration,
+                initialization: Initialization = .pytorch) {
+        self.vocabularySize = vocabularySize
+        self.embeddingSize = embeddingSize
+        self.recurrent = recurrent
+        self.initialization = initialization
+    }
+
+    /// Everything wrong with it, one sentence each.
+    public var problems: [String] {
+        var found = recurrent.problems
+        if vocabularySize < 1 { found.append("the vocabulary size must be at least 1, got \(vocabularySize)") }
+        if let e = embeddingSize, e < 1 { found.append("the embedding size must be at least 1, got \(e)") }
+        if recurrent.inputSize != (embeddingSize ?? vocabularySize) {
+            found.append("the recurrent input size \(recurrent.inputSize) must equal the \(embeddingSize == nil ? "vocabulary" : "embedding") size \(embeddingSize ?? vocabularySize)")
+        }
+        if recurrent.bidirectional { found.append("a language model reads left to right; it cannot be bidirectional") }
+        return found
+    }
+}
+
+/// A recurrent language model, the seed's: each token x<t> (one-hot, or its learned embedding) goes through the
+/// recurrent layers, and a softmax over the vocabulary predicts the next token from their output:
+///
+///     e<t>  = E[x<t>]                  (or the one-hot vector itself)
+///     a<t>  = RNN(e<t>, a<t-1>)        (any cell, stacked)
+///     ŷ<t>  = softmax(W_ya a<t> + b_y)
+///     L     = Σ_t −log ŷ<t>[y<t>]
+///
+/// Parameters are named as a PyTorch module with `embedding`, `rnn` and `decoder` attributes would name them
+/// (`embedding.weight`, `rnn.weight_ih_l0`, …, `decoder.weight`, `decoder.bias`).
+public final class LanguageModel: SequenceModel {
+    public let configuration: LanguageModelConfiguration
+    public let embedding: Embedding?
+    public let network: RecurrentNetwork
+    public let decoder: Linear
+
+    /// A model initialized as `configuration.initialization` says, drawing from `generator`.
+    public init(_ configuration: LanguageModelConfiguration, using generator: inout SeededGenerator) {
+        require(configuration.problems.isEmpty, "language model: " + configuration.problems.joined(separator: "; "))
+        self.configuration = configuration
+        let v = configuration.vocabularySize
+        embedding = configuration.embeddingSize.map { Embedding(vocabularySize: v, embeddingSize: $0, using: &generator) }
+        network = RecurrentNetwork(configuration.recurrent, using: &generator)
+        decoder = Linear(inputSize: configuration.recurrent.outputSize, outputSize: v, namePrefix: "", using: &generator)
+        switch configuration.initialization {
+        case .pytorch:
+            break
+        case .uniform(let scale):
+            let bound = Float(scale)
+            for (_, p) in namedParameters { p.value = .uniform(p.value.shape, in: -bound...bound, using: &generator) }
+        case .normal(let deviation):
+            for (name, p) in namedParameters {
+                p.value = name.contains("bias") ? .zeros(p.value.shape)
+                    : .normal(p.value.shape, standardDeviation: Float(deviation), using: &generator)
+            }
+        }
+    }
+
+    public var namedParameters: [(name: String, parameter: Parameter)] {
+        var all: [(String, Parameter)] = []
+        if let embedding { all.append(("embedding.weight", embedding.weight)) }
+        all += network.parameters.map { ("rnn." + $0.name, $0) }
+        all += decoder.parameters.map { ("decoder." + $0.name, $0) }
+        return all
+    }
+
+    public func zeroState(batchSize: Int) -> RecurrentState { network.zeroState(batchSize: batchSize) }
+
+    /// The recurrent input for token ids: their embeddings, or one-hot vectors. ids [T·B] → [T, B, E or V].
+    public func input(_ ids: [Int], steps: Int, batchSize: Int) -> Tensor {
+        if let embedding { return embedding(ids, shape: [steps, batchSize]) }
+        return Tensor.oneHot(ids, depth: configuration.vocabularySize, shape: [steps, batchSize])
+    }
+
+    public func lossAndGradient(_ batch: TokenBatch, initialState: RecurrentState, loss: SoftmaxCrossEntropy,
+                                dropoutGenerator: inout SeededGenerator,
+                                settings: ComputeSettings = .current) -> (loss: LossValue, finalState: RecurrentState) {
+        let x = input(batch.inputs, steps: batch.steps, batchSize: batch.batchSize)
+        let (output, tape) = network.forward(x, lengths: batch.lengths, initialState: initialState,
+                                             dropoutGenerator: &dropoutGenerator, settings: settings)
+        let (value, dh) = loss.lossAndGradient(hidden: output.outputs, targets: batch.targets, lengths: batch.lengths,
+                                               output: decoder, settings: settings)
+        let gradient = network.backward(tape, outputGradient: dh, needsInputGradient: embedding != nil)
+        if let embedding, let dx = gradient.input { embedding.backward(ids: batch.inputs, outputGradient: dx) }
+        return (value, output.state)
+    }
+
+    public func loss(_ batch: TokenBatch, initialState: RecurrentState, loss: SoftmaxCrossEntropy,
+                     settings: ComputeSettings = .current) -> (loss: LossValue, finalState: RecurrentState) {
+        let x = input(batch.inputs, steps: batch.steps, batchSize: batch.batchSize)
+        let output = network(x, lengths: batch.lengths, initialState: initialState, settings: settings)
+        let value = loss.loss(hidden: output.outputs, targets: batch.targets, lengths: batch.lengths, output: decoder,
+                              settings: settings)
+        return (value, output.state)
+    }
+}

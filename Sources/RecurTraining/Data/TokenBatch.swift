@@ -1,0 +1,52 @@
+/// One minibatch of token sequences, laid out time-major as the recurrent layers take them.
+///
+///     inputs   [T, B]   token ids; −1 is "no token" (a zero input vector, the seed's x<1> = 0)
+///     targets  [T, B]   the token each position should predict
+///     lengths  [B]      positions that count in each sequence (those past it are padding)
+public struct TokenBatch: Sendable, Equatable {
+    public var steps: Int
+    public var batchSize: Int
+    public var inputs: [Int]
+    public var targets: [Int]
+    public var lengths: [Int]
+    /// Sequences whose state starts from zero here (the rest continue from the previous batch's final state).
+    public var resets: [Bool]
+
+    public init(steps: Int, batchSize: Int, inputs: [Int], targets: [Int], lengths: [Int], resets: [Bool]) {
+        precondition(inputs.count == steps * batchSize && targets.count == steps * batchSize,
+                     "a batch of \(steps)×\(batchSize) needs that many inputs and targets")
+        precondition(lengths.count == batchSize && resets.count == batchSize, "one length and one reset per sequence")
+        self.steps = steps
+        self.batchSize = batchSize
+        self.inputs = inputs
+        self.targets = targets
+        self.lengths = lengths
+        self.resets = resets
+    }
+
+    /// Positions that count: Σ lengths.
+    public var tokenCount: Int { lengths.reduce(0, +) }
+
+    /// Packs sequences of (inputs, targets) side by side, padded to the longest.
+    public static func packing(_ sequences: [(inputs: [Int], targets: [Int])], resets: [Bool]) -> TokenBatch {
+        let steps = sequences.map(\.inputs.count).max() ?? 0, b = sequences.count
+        var inputs = [Int](repeating: -1, count: steps * b), targets = [Int](repeating: 0, count: steps * b)
+        for (column, sequence) in sequences.enumerated() {
+            for t in sequence.inputs.indices {
+                inputs[t * b + column] = sequence.inputs[t]
+                targets[t * b + column] = sequence.targets[t]
+            }
+        }
+        return TokenBatch(steps: steps, batchSize: b, inputs: inputs, targets: targets,
+                          lengths: sequences.map(\.inputs.count), resets: resets)
+    }
+}
+
+/// Where training data comes from: a fixed number of batches per epoch, each a pure function of
+/// (epoch, index), so a run resumed at any step sees exactly the batches an uninterrupted one would.
+public protocol BatchSource: Sendable {
+    var batchesPerEpoch: Int { get }
+    /// Sequences per batch (the carried state's B).
+    var batchSize: Int { get }
+    func batch(epoch: Int, index: Int) -> TokenBatch
+}

@@ -1,0 +1,75 @@
+import Foundation
+
+/// Training progress for a person watching: a live bar redrawn in place on a terminal, or one plain line per
+/// update when the output is not a terminal (a log file, CI) or quiet output was asked for.
+///
+///     [########............]  40% step 400/1000 · epoch 1.3 · loss 1.532 · val 1.601 · |g| 2.41 · lr 2e-03 · 31.2k tok/s · ETA 1m12s
+public final class ProgressDisplay {
+    public let totalSteps: Int
+    /// Redraw one line in place (a terminal) instead of printing a line per update.
+    public let live: Bool
+    private let write: (String) -> Void
+    private var lastValidation: Double?
+    private var lastLine = ""
+    private let started = Date()
+    private var firstStep: Int?
+
+    /// - Parameters: write receives text to print as is (the display adds its own newlines and carriage returns).
+    public init(totalSteps: Int, live: Bool, write: @escaping (String) -> Void) {
+        self.totalSteps = totalSteps
+        self.live = live
+        self.write = write
+    }
+
+    /// Whether standard error is a terminal.
+    public static var standardErrorIsTerminal: Bool { isatty(STDERR_FILENO) != 0 }
+
+    public func show(_ record: TrainingRecord) {
+        if record.event == .validation { lastValidation = record.loss }
+        if firstStep == nil { firstStep = record.step }
+        var parts = ["step \(record.step)/\(totalSteps)", String(format: "epoch %.2f", record.epoch)]
+        if record.event == .train { parts.append(String(format: "loss %.4f", record.loss)) }
+        if let lastValidation { parts.append(String(format: "val %.4f", lastValidation)) }
+        if let norm = record.gradientNorm { parts.append(String(format: "|g| %.3g", norm)) }
+        if let rate = record.learningRate { parts.append(String(format: "lr %.3g", rate)) }
+        if let speed = record.tokensPerSecond { parts.append("\(LossPlot.abbreviated(Int(speed))) tok/s") }
+        let seconds = Date().timeIntervalSince(started)
+        if let first = firstStep, record.step > first, seconds > 0 {
+            let perStep = seconds / Double(record.step - first)
+            parts.append("ETA " + Self.duration(perStep * Double(totalSteps - record.step)))
+        }
+        let line = parts.joined(separator: " · ")
+        if live {
+            let fraction = Double(record.step) / Double(max(1, totalSteps))
+            let filled = Int(fraction * 20)
+            let bar = "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: 20 - filled) + "]"
+            lastLine = String(format: "%@ %3d%% ", bar, Int(fraction * 100)) + line
+            write("\r\u{1B}[2K" + lastLine)
+        } else {
+            write((record.event == .validation ? "validation: " : "") + line + "\n")
+        }
+    }
+
+    /// A message on its own line (the live bar is redrawn after it).
+    public func notice(_ message: String) {
+        if live {
+            write("\r\u{1B}[2K" + message + "\n" + lastLine)
+        } else {
+            write(message + "\n")
+        }
+    }
+
+    /// Ends the live line.
+    public func finish() {
+        if live && !lastLine.isEmpty { write("\n") }
+    }
+
+    /// 3725 → "1h2m5s".
+    static func duration(_ seconds: Double) -> String {
+        guard seconds.isFinite else { return "?" }
+        let total = Int(seconds.rounded())
+        if total >= 3600 { return "\(total / 3600)h\(total % 3600 / 60)m" }
+        if total >= 60 { return "\(total / 60)m\(total % 60)s" }
+        return "\(total)s"
+    }
+}

@@ -1,0 +1,105 @@
+import RecurCore
+import RecurLayers
+
+/// How to train: everything that decides the weights a run ends with. Saved in every checkpoint, so a
+/// resumed run continues with the same options (and refuses different ones).
+public struct TrainingOptions: Codable, Equatable, Sendable {
+    /// Updates in the whole run (counting those before a resume); nil: `epochs` passes over the data.
+    public var steps: Int?
+    public var epochs: Int?
+    /// η before the schedule.
+    public var learningRate: Double
+    public var schedule: LearningRateSchedule
+    public var optimizer: OptimizerConfiguration
+    public var clipping: GradientClipping
+    public var reduction: LossReduction
+    /// Seeds the dropout masks (the data order has its own seed, in the data).
+    public var seed: UInt64
+    /// Validate every N steps (nil: only at the end, when there is validation data).
+    public var validateEvery: Int?
+    /// Stop after this many validations in a row without a new best (nil: never).
+    public var earlyStoppingPatience: Int?
+    /// Save the last checkpoint every N steps (nil: only at the end).
+    public var checkpointEvery: Int?
+    /// Log (and update the progress display) every N steps.
+    public var logEvery: Int
+    /// Stop after this many steps in a row whose loss or gradient is not finite.
+    public var maximumNonFiniteSteps: Int
+    /// A checksum of the training data, so that a resume with other data is refused (nil: not checked).
+    public var dataChecksum: UInt32?
+
+    public init(steps: Int? = nil, epochs: Int? = nil, learningRate: Double, schedule: LearningRateSchedule = .constant,
+                optimizer: OptimizerConfiguration = .init(kind: .adam), clipping: GradientClipping = .none,
+                reduction: LossReduction = .meanPerToken, seed: UInt64 = 0, validateEvery: Int? = nil,
+                earlyStoppingPatience: Int? = nil, checkpointEvery: Int? = nil, logEvery: Int = 10,
+                maximumNonFiniteSteps: Int = 5, dataChecksum: UInt32? = nil) {
+        self.steps = steps
+        self.epochs = epochs
+        self.learningRate = learningRate
+        self.schedule = schedule
+        self.optimizer = optimizer
+        self.clipping = clipping
+        self.reduction = reduction
+        self.seed = seed
+        self.validateEvery = validateEvery
+        self.earlyStoppingPatience = earlyStoppingPatience
+        self.checkpointEvery = checkpointEvery
+        self.logEvery = logEvery
+        self.maximumNonFiniteSteps = maximumNonFiniteSteps
+        self.dataChecksum = dataChecksum
+    }
+
+    /// Everything wrong with the options, one sentence each.
+    public var problems: [String] {
+        var found: [String] = []
+        switch (steps, epochs) {
+        case (nil, nil): found.append("give the length of the run: steps or epochs")
+        case (.some, .some): found.append("give steps or epochs, not both")
+        case (.some(let s), nil) where s < 1: found.append("steps must be at least 1, got \(s)")
+        case (nil, .some(let e)) where e < 1: found.append("epochs must be at least 1, got \(e)")
+        default: break
+        }
+        if !(learningRate > 0 && learningRate.isFinite) { found.append("the learning rate must be positive, got \(learningRate)") }
+        found += schedule.problems + optimizer.problems + clipping.problems
+        if let n = validateEvery, n < 1 { found.append("validate-every must be at least 1, got \(n)") }
+        if let n = earlyStoppingPatience, n < 1 { found.append("early-stopping patience must be at least 1, got \(n)") }
+        if let n = checkpointEvery, n < 1 { found.append("checkpoint-every must be at least 1, got \(n)") }
+        if logEvery < 1 { found.append("log-every must be at least 1, got \(logEvery)") }
+        if maximumNonFiniteSteps < 1 { found.append("the non-finite step limit must be at least 1, got \(maximumNonFiniteSteps)") }
+        return found
+    }
+
+    /// Steps in the whole run for data of `batchesPerEpoch` batches.
+    public func totalSteps(batchesPerEpoch: Int) -> Int { steps ?? (epochs ?? 1) * batchesPerEpoch }
+}
+
+/// Where a run is: everything besides weights and optimizer that a resumed run needs to continue exactly.
+public struct TrainingProgress: Codable, Equatable, Sendable {
+    /// Updates attempted so far (including skipped ones); the next step's index.
+    public var step = 0
+    public var tokensSeen = 0
+    public var plateau = PlateauState()
+    public var bestValidationLoss: Double? = nil
+    public var bestStep: Int? = nil
+    public var lastValidationLoss: Double? = nil
+    public var validationsWithoutImprovement = 0
+    public var nonFiniteInARow = 0
+    public var skippedSteps = 0
+    /// Seconds spent training before this process (for tokens/s and ETA across resumes).
+    public var elapsedSeconds = 0.0
+    /// The training losses since the last log record (sum and steps), so a record spanning a resume is exact.
+    public var unloggedLoss = 0.0
+    public var unloggedSteps = 0
+    public var lastGradientNorm = 0.0
+    /// The dropout generator's state.
+    public var dropoutGenerator: [UInt64]
+
+    public init(seed: UInt64) {
+        dropoutGenerator = SeededGeneratorState.words(seed: seed)
+    }
+}
+
+/// The four words a `SeededGenerator` starts from.
+enum SeededGeneratorState {
+    static func words(seed: UInt64) -> [UInt64] { SeededGenerator(seed: seed).state }
+}
