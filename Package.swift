@@ -38,6 +38,6 @@ let package = Package(
         .testTarget(name: "RecurCoreTests", dependencies: ["RecurCore"], exclude: ["Fixtures"]),
         .testTarget(name: "RecurLayersTests", dependencies: ["RecurLayers"], exclude: ["Fixtures"]),
         .testTarget(name: "RecurTrainingTests", dependencies: ["RecurTraining", "RecurModels", "RecurText"]),
-        .testTarget(name: "RecurCLITests", dependencies: ["recur"]),
+        .testTarget(name: "RecurCLITests", dependencies: ["recur", "RecurTraining"]),
     ]
 )

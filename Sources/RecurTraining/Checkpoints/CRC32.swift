@@ -15,22 +15,26 @@ public struct CRC32: Sendable {
 
     /// Continues the checksum over `bytes`.
     public mutating func update(_ bytes: UnsafeRawBufferPointer) {
-        var crc = ~value
-        var index = 0
+        guard let base = bytes.baseAddress else { return }
         let count = bytes.count
-        let t = CRC32.tables
-        while count - index >= 8 {
-            let low = crc ^ (UInt32(bytes[index]) | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2]) << 16
-                             | UInt32(bytes[index + 3]) << 24)
-            crc = t[7 * 256 + Int(low & 0xFF)] ^ t[6 * 256 + Int((low >> 8) & 0xFF)]
-                ^ t[5 * 256 + Int((low >> 16) & 0xFF)] ^ t[4 * 256 + Int(low >> 24)]
-                ^ t[3 * 256 + Int(bytes[index + 4])] ^ t[2 * 256 + Int(bytes[index + 5])]
-                ^ t[1 * 256 + Int(bytes[index + 6])] ^ t[Int(bytes[index + 7])]
-            index += 8
-        }
-        while index < count {
-            crc = t[Int((crc ^ UInt32(bytes[index])) & 0xFF)] ^ (crc >> 8)
-            index += 1
+        var crc = ~value
+        CRC32.tables.withUnsafeBufferPointer { tables in
+            let t = tables.baseAddress!
+            var index = 0
+            while count - index >= 8 {
+                // Eight bytes at once: the low four fold into the running CRC, each byte looks up its own table.
+                let word = UInt64(littleEndian: (base + index).loadUnaligned(as: UInt64.self))
+                let low = crc ^ UInt32(truncatingIfNeeded: word), high = UInt32(truncatingIfNeeded: word >> 32)
+                crc = t[7 * 256 + Int(low & 0xFF)] ^ t[6 * 256 + Int((low >> 8) & 0xFF)]
+                    ^ t[5 * 256 + Int((low >> 16) & 0xFF)] ^ t[4 * 256 + Int(low >> 24)]
+                    ^ t[3 * 256 + Int(high & 0xFF)] ^ t[2 * 256 + Int((high >> 8) & 0xFF)]
+                    ^ t[1 * 256 + Int((high >> 16) & 0xFF)] ^ t[Int(high >> 24)]
+                index += 8
+            }
+            while index < count {
+                crc = t[Int((crc ^ UInt32(base.load(fromByteOffset: index, as: UInt8.self))) & 0xFF)] ^ (crc >> 8)
+                index += 1
+            }
         }
         value = ~crc
     }

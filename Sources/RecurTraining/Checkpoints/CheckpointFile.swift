@@ -29,30 +29,47 @@ public struct CheckpointFile: Sendable {
 
     // MARK: - Saving
 
+    private var safetensors: Safetensors {
+        Safetensors(tensors: tensors, metadata: ["format": Self.format, "format_version": "\(Self.formatVersion)",
+                                                 "recur": String(decoding: document, as: UTF8.self),
+                                                 "checksum": "crc32:00000000"])
+    }
+
     /// The file's bytes, checksum included.
     public func encoded() -> [UInt8] {
-        let metadata = ["format": Self.format, "format_version": "\(Self.formatVersion)",
-                        "recur": String(decoding: document, as: UTF8.self), "checksum": "crc32:00000000"]
-        var bytes = Safetensors(tensors: tensors, metadata: metadata).encoded()
-        let digits = bytes.withUnsafeBytes { Self.checksumDigits(in: $0) }!
+        var bytes = safetensors.encoded()
+        let digits = bytes.withUnsafeBytes { Self.checksumDigits(in: $0, within: try! Safetensors.headerRange($0)) }!
         let crc = bytes.withUnsafeBytes { CRC32.checksum($0) }
-        for (index, character) in String(format: "%08x", crc).utf8.enumerated() { bytes[digits.lowerBound + index] = character }
+        bytes.replaceSubrange(digits, with: Self.hexDigits(crc))
         return bytes
     }
 
-    /// Writes the file atomically.
+    /// Writes the file atomically, streaming the tensors from memory: the header goes first with the checksum
+    /// digits as zeros, the CRC runs over everything as it is written, and the digits are filled in last.
     public func save(to url: URL) throws(CheckpointError) {
-        let bytes = encoded()
-        var failure: AtomicFileError? = nil
-        bytes.withUnsafeBytes { buffer in
-            do {
-                try AtomicFile.write(buffer, to: url)
-            } catch {
-                failure = error as? AtomicFileError
+        let file = safetensors
+        let header = file.encodedHeader()
+        let digits = header.withUnsafeBytes { Self.checksumDigits(in: $0, within: 8..<header.count) }!
+        var crc = CRC32()
+        header.withUnsafeBytes { crc.update($0) }
+        do {
+            try AtomicFile.write(to: url) { output in
+                try header.withUnsafeBytes { try output.append($0) }
+                for (_, tensor) in file.tensors {
+                    try Safetensors.withLittleEndianBytes(tensor) { bytes in
+                        crc.update(bytes)
+                        try output.append(bytes)
+                    }
+                }
+                try Self.hexDigits(crc.value).withUnsafeBytes { try output.overwrite(at: digits.lowerBound, with: $0) }
             }
+        } catch {
+            throw CheckpointError(path: url.path, problem: .unwritable("\(error)"))
         }
-        if let failure { throw CheckpointError(path: url.path, problem: .unwritable(failure.description)) }
     }
+
+    /// Eight lowercase hex digits.
+    private static func hexDigits(_ value: UInt32) -> [UInt8] { Array(String(format: "%08x", value).utf8) }
 
     // MARK: - Loading
 
@@ -119,9 +136,8 @@ public struct CheckpointFile: Sendable {
     }
 
     /// The byte range of the eight checksum digits in the header, if the header has exactly one checksum field.
-    private static func checksumDigits(in bytes: UnsafeRawBufferPointer, within range: Range<Int>? = nil) -> Range<Int>? {
+    private static func checksumDigits(in bytes: UnsafeRawBufferPointer, within searched: Range<Int>) -> Range<Int>? {
         let marker = Array(#""checksum":"crc32:"#.utf8)
-        let searched = range ?? 8..<bytes.count
         var found: Range<Int>? = nil
         var index = searched.lowerBound
         while index + marker.count + 8 <= searched.upperBound {

@@ -33,6 +33,14 @@ public struct Safetensors {
     /// The file's bytes. The header's keys are sorted, so the same tensors give the same bytes.
     /// Tensor names must be unique and not `__metadata__`.
     public func encoded() -> [UInt8] {
+        var file = encodedHeader()
+        for (_, tensor) in tensors { Safetensors.withLittleEndianBytes(tensor) { file.append(contentsOf: $0) } }
+        return file
+    }
+
+    /// The first part of the file: the 8-byte length and the JSON header (padded with spaces to a multiple of 8,
+    /// so the data starts aligned, as the reference writer does). The tensors' bytes follow, in order.
+    public func encodedHeader() -> [UInt8] {
         let names = tensors.map(\.name)
         require(Set(names).count == names.count && !names.contains("__metadata__"),
                 "safetensors: tensor names must be unique and not __metadata__, got \(names)")
@@ -45,22 +53,20 @@ public struct Safetensors {
         }
         if !metadata.isEmpty { header["__metadata__"] = metadata }
         var json = try! JSONSerialization.data(withJSONObject: header, options: [.sortedKeys, .withoutEscapingSlashes])
-        // Pad with spaces to a multiple of 8, so the data starts aligned (as the reference writer does).
         while json.count % 8 != 0 { json.append(0x20) }
-        var file = [UInt8]()
-        file.reserveCapacity(8 + json.count + offset)
-        withUnsafeBytes(of: UInt64(json.count).littleEndian) { file.append(contentsOf: $0) }
-        file.append(contentsOf: json)
-        for (_, tensor) in tensors {
-            tensor.withUnsafeBufferPointer { values in
-                #if _endian(little)
-                file.append(contentsOf: UnsafeRawBufferPointer(values))
-                #else
-                for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { file.append(contentsOf: $0) } }
-                #endif
-            }
+        return withUnsafeBytes(of: UInt64(json.count).littleEndian, Array.init) + json
+    }
+
+    /// Calls `body` with a tensor's values as little-endian F32 bytes.
+    public static func withLittleEndianBytes<R>(_ tensor: Tensor, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try tensor.withUnsafeBufferPointer { values in
+            #if _endian(little)
+            return try body(UnsafeRawBufferPointer(values))
+            #else
+            let swapped = values.map { $0.bitPattern.littleEndian }
+            return try swapped.withUnsafeBytes(body)
+            #endif
         }
-        return file
     }
 
     // MARK: - Reading
