@@ -241,3 +241,37 @@ struct TrainerTests {
         }
     }
 }
+
+@Suite("README")
+struct ReadmeTrainingTests {
+    /// The README's training example with small sizes (hidden 256 → 16, 10 epochs → 1); otherwise as printed.
+    @Test("the README's training example runs")
+    func example() throws {
+        let folder = try temporaryFolder("readme")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let input = folder.appendingPathComponent("input.txt")
+        try Data(String(repeating: "to be or not to be, that is the question. ", count: 40).utf8).write(to: input)
+
+        let text = try TextFile.read(input.path)
+        let vocabulary = CharacterVocabulary(text: text)
+        let tokens = try vocabulary.encode(text)
+        let split = tokens.count * 9 / 10
+        var generator = SeededGenerator(seed: 0)
+        let model = LanguageModel(LanguageModelConfiguration(
+            vocabularySize: vocabulary.count, embeddingSize: nil,
+            recurrent: RecurrentConfiguration(cell: .lstm, inputSize: vocabulary.count, hiddenSize: 16, layers: 2)),
+            using: &generator)
+        let options = TrainingOptions(epochs: 1, learningRate: 2e-3, optimizer: .init(kind: .adam), clipping: .norm(5),
+                                      validateEvery: 500, earlyStoppingPatience: 5, checkpointEvery: 200)
+        let trainer = try Trainer(
+            model: model, vocabulary: vocabulary, kind: "language-model",
+            training: TokenStream(tokens: Array(tokens[..<split]), batchSize: 32, sequenceLength: 64),
+            validation: TokenStream(tokens: Array(tokens[split...]), batchSize: 8, sequenceLength: 64),
+            options: options, files: TrainingFiles(checkpoint: folder.appendingPathComponent("shakespeare.recur")))
+        var records = 0
+        trainer.onRecord = { _ in records += 1 }
+        let outcome = try trainer.run()
+        #expect(outcome == .finished && records > 0)
+        #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("shakespeare.recur").path))
+    }
+}
