@@ -75,17 +75,10 @@ public final class Linear {
                 weight.value.withUnsafeBufferPointer { wp in
                     weight.gradient.withUnsafeMutableBufferPointer { dwp in
                         withOptionalMutablePointer(&dx) { dxp in
-                            if let bias {
-                                bias.gradient.withUnsafeMutableBufferPointer { dbp in
-                                    DenseMath.backward(rows: rows, inputSize: inputSize, outputSize: outputSize,
-                                                       x: xp.baseAddress!, weight: wp.baseAddress!, outputGradient: dyp.baseAddress!,
-                                                       weightGradient: dwp.baseAddress!, biasGradient: dbp.baseAddress!,
-                                                       inputGradient: dxp, settings: settings)
-                                }
-                            } else {
+                            withGradientPointer(bias) { dbp in
                                 DenseMath.backward(rows: rows, inputSize: inputSize, outputSize: outputSize,
                                                    x: xp.baseAddress!, weight: wp.baseAddress!, outputGradient: dyp.baseAddress!,
-                                                   weightGradient: dwp.baseAddress!, biasGradient: nil,
+                                                   weightGradient: dwp.baseAddress!, biasGradient: dbp,
                                                    inputGradient: dxp, settings: settings)
                             }
                         }

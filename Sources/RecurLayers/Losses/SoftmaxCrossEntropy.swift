@@ -88,11 +88,7 @@ public struct SoftmaxCrossEntropy: Sendable {
         output.weight.value.withUnsafeBufferPointer { w in
             withOptionalPointer(output.bias?.value) { b in
                 output.weight.gradient.withUnsafeMutableBufferPointer { dw in
-                    var biasGradient = output.bias?.gradient
-                    defer { if let biasGradient { output.bias!.gradient = biasGradient } }
-                    return withOptionalMutablePointer(&biasGradient) { db in
-                        body(w.baseAddress!, b, dw.baseAddress!, db)
-                    }
+                    withGradientPointer(output.bias) { db in body(w.baseAddress!, b, dw.baseAddress!, db) }
                 }
             }
         }

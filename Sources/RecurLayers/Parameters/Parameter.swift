@@ -21,6 +21,12 @@ public final class Parameter {
     public func zeroGradient() { gradient = Tensor.zeros(value.shape) }
 }
 
+/// Calls `body` with the writable storage of `parameter`'s gradient, or with nil when there is no parameter.
+func withGradientPointer<R>(_ parameter: Parameter?, _ body: (UnsafeMutablePointer<Float>?) -> R) -> R {
+    guard let parameter else { return body(nil) }
+    return parameter.gradient.withUnsafeMutableBufferPointer { body($0.baseAddress!) }
+}
+
 extension Array where Element == Tensor {
     /// Calls `body` with the storage of every tensor, in order.
     func withScalarPointers<R>(_ body: ([UnsafePointer<Float>]) -> R) -> R {

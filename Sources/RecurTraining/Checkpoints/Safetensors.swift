@@ -147,9 +147,19 @@ public struct Safetensors {
         }
         guard expected == dataCount else { throw .malformed("\(dataCount - expected) bytes after the last tensor belong to none") }
         let tensors = entries.map { entry in
-            (name: entry.name, value: Tensor(shape: entry.shape, generating: { i in
-                readElement(bytes, at: dataStart + entry.begin, index: i, dtype: entry.dtype)
-            }))
+            var tensor = Tensor(shape: entry.shape)
+            tensor.withUnsafeMutableBufferPointer { values in
+                #if _endian(little)
+                if entry.dtype == "F32" {
+                    // Already Float's bytes: one copy.
+                    UnsafeMutableRawBufferPointer(values).copyMemory(
+                        from: UnsafeRawBufferPointer(rebasing: bytes[(dataStart + entry.begin)..<(dataStart + entry.end)]))
+                    return
+                }
+                #endif
+                for i in values.indices { values[i] = readElement(bytes, at: dataStart + entry.begin, index: i, dtype: entry.dtype) }
+            }
+            return (name: entry.name, value: tensor)
         }
         return Safetensors(tensors: tensors, metadata: metadata)
     }

@@ -95,11 +95,6 @@ public struct TrainingProgress: Codable, Equatable, Sendable {
     public var dropoutGenerator: [UInt64]
 
     public init(seed: UInt64) {
-        dropoutGenerator = SeededGeneratorState.words(seed: seed)
+        dropoutGenerator = SeededGenerator(seed: seed).state
     }
-}
-
-/// The four words a `SeededGenerator` starts from.
-enum SeededGeneratorState {
-    static func words(seed: UInt64) -> [UInt64] { SeededGenerator(seed: seed).state }
 }
