@@ -275,3 +275,37 @@ struct ReadmeTrainingTests {
         #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("shakespeare.recur").path))
     }
 }
+
+@Suite("Progress display")
+struct ProgressDisplayTests {
+    private func record(_ event: TrainingRecord.Event, step: Int, loss: Double) -> TrainingRecord {
+        TrainingRecord(event: event, step: step, epoch: Double(step) / 10, tokens: step * 100, loss: loss,
+                       gradientNorm: event == .train ? 0.5 : nil, learningRate: event == .train ? 0.001 : nil,
+                       tokensPerSecond: event == .train ? 12_345 : nil, elapsedSeconds: 1)
+    }
+
+    @Test("plain output: one line per record, validation lines marked")
+    func plain() {
+        var text = ""
+        let display = ProgressDisplay(totalSteps: 40, live: false) { text += $0 }
+        display.show(record(.train, step: 10, loss: 2.5))
+        display.show(record(.validation, step: 10, loss: 2.25))
+        display.notice("hello")
+        #expect(text == "step 10/40 · epoch 1.00 · loss 2.5000 · |g| 0.5 · lr 0.001 · 12.3k tok/s\n"
+            + "validation: step 10/40 · epoch 1.00 · val 2.2500\nhello\n")
+    }
+
+    @Test("live output: one line redrawn in place, with the bar, the last training figures and the validation loss")
+    func live() {
+        var text = ""
+        let display = ProgressDisplay(totalSteps: 40, live: true) { text += $0 }
+        display.show(record(.train, step: 10, loss: 2.5))
+        display.show(record(.validation, step: 20, loss: 2.25))
+        display.finish()
+        let redraws = text.components(separatedBy: "\r\u{1B}[2K").filter { !$0.isEmpty }
+        #expect(redraws.count == 2 && !redraws[0].contains("\n") && text.hasSuffix("\n"))
+        #expect(redraws[0].hasPrefix("[#####...............]  25% step 10/40 · epoch 1.00 · loss 2.5000 · |g| 0.5"))
+        #expect(redraws[1].hasPrefix("[##########..........]  50% step 20/40 · epoch 2.00 · loss 2.5000 · val 2.2500 · |g| 0.5"))
+        #expect(redraws[1].contains("ETA "))
+    }
+}

@@ -10,6 +10,7 @@ public final class ProgressDisplay {
     public let live: Bool
     private let write: (String) -> Void
     private var lastValidation: Double?
+    private var lastTrain: TrainingRecord?
     private var lastLine = ""
     private let started = Date()
     private var firstStep: Int?
@@ -25,14 +26,25 @@ public final class ProgressDisplay {
     public static var standardErrorIsTerminal: Bool { isatty(STDERR_FILENO) != 0 }
 
     public func show(_ record: TrainingRecord) {
-        if record.event == .validation { lastValidation = record.loss }
-        if firstStep == nil { firstStep = record.step }
+        if record.event == .validation {
+            lastValidation = record.loss
+            if !live {
+                write(String(format: "validation: step %d/%d · epoch %.2f · val %.4f\n", record.step, totalSteps,
+                             record.epoch, record.loss))
+                return
+            }
+        } else {
+            lastTrain = record
+        }
+        // The live line shows the latest training figures beside the latest validation loss.
+        let shown = lastTrain ?? record
+        if firstStep == nil { firstStep = shown.step }
         var parts = ["step \(record.step)/\(totalSteps)", String(format: "epoch %.2f", record.epoch)]
-        if record.event == .train { parts.append(String(format: "loss %.4f", record.loss)) }
+        if let lastTrain { parts.append(String(format: "loss %.4f", lastTrain.loss)) }
         if let lastValidation { parts.append(String(format: "val %.4f", lastValidation)) }
-        if let norm = record.gradientNorm { parts.append(String(format: "|g| %.3g", norm)) }
-        if let rate = record.learningRate { parts.append(String(format: "lr %.3g", rate)) }
-        if let speed = record.tokensPerSecond { parts.append("\(LossPlot.abbreviated(Int(speed))) tok/s") }
+        if let norm = shown.gradientNorm { parts.append(String(format: "|g| %.3g", norm)) }
+        if let rate = shown.learningRate { parts.append(String(format: "lr %.3g", rate)) }
+        if let speed = shown.tokensPerSecond { parts.append("\(LossPlot.abbreviated(Int(speed))) tok/s") }
         let seconds = Date().timeIntervalSince(started)
         if let first = firstStep, record.step > first, seconds > 0 {
             let perStep = seconds / Double(record.step - first)
@@ -46,7 +58,7 @@ public final class ProgressDisplay {
             lastLine = String(format: "%@ %3d%% ", bar, Int(fraction * 100)) + line
             write("\r\u{1B}[2K" + lastLine)
         } else {
-            write((record.event == .validation ? "validation: " : "") + line + "\n")
+            write(line + "\n")
         }
     }
 

@@ -159,7 +159,8 @@ public final class Trainer<Model: SequenceModel, Vocabulary: Codable & Sendable>
             if let cell = carried.cellState { tensors.append((CheckpointNames.carriedCellState, cell)) }
         }
         let training = CheckpointDocument<Model.Configuration, Vocabulary>.Training(
-            options: options, progress: progress, optimizerStepCount: optimizer.stepCount, totalSteps: totalSteps)
+            options: options, progress: progress, optimizerStepCount: optimizer.stepCount, totalSteps: totalSteps,
+            epoch: Double(progress.step) / Double(training.batchesPerEpoch))
         let document = CheckpointDocument(kind: kind, model: model.configuration, vocabulary: vocabulary, training: training)
         return CheckpointFile(tensors: tensors, document: document.encoded())
     }

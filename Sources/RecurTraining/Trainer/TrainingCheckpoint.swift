@@ -16,6 +16,8 @@ public struct CheckpointDocument<Configuration: Codable & Equatable & Sendable, 
         public var optimizerStepCount: Int
         /// Steps the whole run takes.
         public var totalSteps: Int
+        /// Epochs done at `progress.step`, fractional (for people reading the file; the step decides).
+        public var epoch: Double
     }
 
     public var kind: String
