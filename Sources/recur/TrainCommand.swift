@@ -118,6 +118,14 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         let settings = compute.settings
+        let folder = URL(fileURLWithPath: output).deletingLastPathComponent().path
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+            throw CommandFailure("--output \(output): the folder \(folder) does not exist")
+        }
+        guard FileManager.default.isWritableFile(atPath: folder) else {
+            throw CommandFailure("--output \(output): the folder \(folder) is not writable")
+        }
         let corpus = try TrainingCorpus(self)
         let options = try trainingOptions(corpus)
         var generator = SeededGenerator(seed: seed)

@@ -93,6 +93,10 @@ struct TrainCommandTests {
             #expect(result.standardError.contains(message), "\(arguments): \(result.standardError)")
         }
         #expect(!FileManager.default.fileExists(atPath: output), "nothing is saved after an error")
+        let nowhere = dir.appendingPathComponent("nowhere/m.recur").path
+        let result = try RecurBinary.run(["train", "--data", good.path, "--output", nowhere])
+        #expect(result.status == 1 && result.standardError.contains("--output \(nowhere): the folder \(dir.path)/nowhere does not exist"),
+                "\(result.standardError)")
     }
 
     @Test("wrong flag values name the option", arguments: [
