@@ -22,7 +22,7 @@ let package = Package(
         .target(name: "RecurLayers", dependencies: ["CRecurKernels", "RecurCore"]),
         .target(name: "RecurText"),
         .target(name: "RecurTraining", dependencies: ["RecurCore", "RecurLayers"]),
-        .target(name: "RecurModels", dependencies: ["RecurCore", "RecurLayers", "RecurTraining"]),
+        .target(name: "RecurModels", dependencies: ["RecurCore", "RecurLayers", "RecurText", "RecurTraining"]),
         .target(name: "Recur", dependencies: ["RecurCore", "RecurLayers", "RecurText", "RecurTraining", "RecurModels"]),
 
         // MARK: - Command-line tool

@@ -104,6 +104,16 @@ public final class RecurrentNetwork {
          ("bias_ih", [c.gateWidth]), ("bias_hh", [c.gateWidth])]
     }
 
+    /// Every parameter's name and shape, in `parameters` order, without making the network (to check a file
+    /// before allocating what it describes).
+    public static func parameterLayout(_ c: RecurrentConfiguration) -> [(name: String, shape: [Int])] {
+        (0..<c.layers).flatMap { layer in
+            (0..<c.directionCount).flatMap { direction in
+                parameterShapes(c, layer: layer).map { (parameterName($0.0, layer: layer, direction: direction), $0.1) }
+            }
+        }
+    }
+
     /// Every parameter's name, in `parameters` order.
     static func parameterNames(_ c: RecurrentConfiguration) -> [String] {
         (0..<c.layers).flatMap { layer in

@@ -21,13 +21,17 @@ public struct LanguageModelConfiguration: Codable, Equatable, Sendable {
     /// The recurrent layers; their `inputSize` must be E (or V for one-hot input).
     public var recurrent: RecurrentConfiguration
     public var initialization: Initialization
+    /// What the model reads before a sequence's first token: this token of its vocabulary (a model trained on
+    /// a stream reads the end token of the line before), or, when nil, the zero vector (the seed's x<1> = 0).
+    public var startToken: String?
 
     public init(vocabularySize: Int, embeddingSize: Int?, recurrent: RecurrentConfiguration,
-                initialization: Initialization = .pytorch) {
+                initialization: Initialization = .pytorch, startToken: String? = nil) {
         self.vocabularySize = vocabularySize
         self.embeddingSize = embeddingSize
         self.recurrent = recurrent
         self.initialization = initialization
+        self.startToken = startToken
     }
 
     /// Everything wrong with it, one sentence each.

@@ -8,7 +8,7 @@ import Synchronization
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train a character-level language model on a text file.",
+        abstract: "Train a language model (characters or words) on a text file.",
         discussion: """
             --layout stream trains char-rnn style: the text is one stream, cut into --batch-size lanes read in \
             windows of --sequence-length, the state carried from one window to the next. --layout lines makes each \
@@ -25,8 +25,16 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "A separate validation text (default: the last --valid-fraction of --data).") var valid: String?
     @Option(help: "Fraction of --data held out for validation when --valid is not given (0 for none).")
     var validFraction: Double = 0.1
-    @Option(help: "Token level: char (word level is not available yet).") var level: String = "char"
+    @Option(help: "Tokens: char (every character) or word (split on spaces; <eos> ends each line).") var level: String = "char"
     @Option(help: "stream (char-rnn windows over the whole text) or lines (each line a sequence).") var layout: String = "stream"
+    @Flag(help: "Lowercase the text before splitting it into tokens.") var lowercase = false
+    @Option(help: "word: keep at most this many tokens (the end and unknown tokens included).") var maxVocabularySize: Int?
+    @Option(help: "word: words seen fewer times become the unknown token.") var minCount: Int = 1
+    @Option(help: "word: the token appended to every line.") var eosToken: String = "<eos>"
+    @Option(help: "The token for words (or, at char level, characters) outside the vocabulary (char level: none unless given).")
+    var unkToken: String?
+    @Flag(name: .customLong("replace-invalid-utf8"), help: "Read bytes that are not UTF-8 as U+FFFD instead of refusing the file.")
+    var replaceInvalidUtf8 = false
 
     // Model
     @Option(help: "Cell: rnn, gru or lstm.") var cell: String = "lstm"
@@ -79,7 +87,14 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         func check(_ condition: Bool, _ message: String) throws { if !condition { throw ValidationError(message) } }
-        try check(level == "char", "--level must be char, got '\(level)' (word-level vocabularies are not available yet)")
+        try check(level == "char" || level == "word", "--level must be char or word, got '\(level)'")
+        if let maxVocabularySize { try check(maxVocabularySize >= 3, "--max-vocabulary-size must be at least 3, got \(maxVocabularySize)") }
+        try check(minCount >= 1, "--min-count must be at least 1, got \(minCount)")
+        try check(!eosToken.isEmpty && !eosToken.contains(where: \.isWhitespace), "--eos-token must be one word, got '\(eosToken)'")
+        if let unkToken {
+            try check(!unkToken.isEmpty && !unkToken.contains(where: \.isWhitespace), "--unk-token must be one word, got '\(unkToken)'")
+            try check(level == "word" || unkToken.count == 1, "--unk-token at char level must be one character, got '\(unkToken)'")
+        }
         try check(layout == "stream" || layout == "lines", "--layout must be stream or lines, got '\(layout)'")
         try check(RecurrentConfiguration.Cell(rawValue: cell) != nil, "--cell must be rnn, gru or lstm, got '\(cell)'")
         try check(RecurrentConfiguration.GRUVariant(rawValue: gruVariant) != nil, "--gru-variant must be course or pytorch, got '\(gruVariant)'")
@@ -129,11 +144,12 @@ struct TrainCommand: ParsableCommand {
         let corpus = try TrainingCorpus(self)
         let options = try trainingOptions(corpus)
         var generator = SeededGenerator(seed: seed)
-        let model = LanguageModel(modelConfiguration(vocabularySize: corpus.vocabulary.count), using: &generator)
+        let model = LanguageModel(modelConfiguration(vocabularySize: corpus.vocabulary.count, startToken: corpus.startToken),
+                                  using: &generator)
         let outputURL = URL(fileURLWithPath: output)
-        let trainer: Trainer<LanguageModel, CharacterVocabulary>
+        let trainer: Trainer<LanguageModel, Vocabulary>
         do {
-            trainer = try Trainer(model: model, vocabulary: corpus.vocabulary, kind: "language-model",
+            trainer = try Trainer(model: model, vocabulary: corpus.vocabulary, kind: LanguageModel.kind,
                                   training: corpus.training, validation: corpus.validation, options: options,
                                   files: TrainingFiles(checkpoint: outputURL), settings: settings)
             if let resume { try trainer.resume(from: URL(fileURLWithPath: resume)) }
@@ -165,7 +181,8 @@ struct TrainCommand: ParsableCommand {
         case .stoppedEarly, .finished:
             var summary = "saved \(output) at step \(progress.step)"
             if let loss = progress.lastValidationLoss {
-                summary += String(format: "; validation loss %.4f nats/char (%.4f bits/char)", loss, loss / log(2))
+                let unit = corpus.vocabulary.level == .char ? "char" : "word"
+                summary += String(format: "; validation loss %.4f nats/%@ (perplexity %.2f)", loss, unit, exp(loss))
             }
             if let best = progress.bestValidationLoss, let step = progress.bestStep {
                 summary += String(format: "; best %.4f at step %d in %@", best, step, trainer.files.best.path)
@@ -175,7 +192,15 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
-    func modelConfiguration(vocabularySize: Int) -> LanguageModelConfiguration {
+    func vocabulary(text: String, held: String?) -> Vocabulary {
+        if level == "word" {
+            return Vocabulary(words: text, maximumSize: maxVocabularySize, minimumCount: minCount, lowercases: lowercase,
+                              endToken: eosToken, unknownToken: unkToken ?? "<unk>")
+        }
+        return Vocabulary(characters: text + (held ?? ""), lowercases: lowercase, unknownToken: unkToken)
+    }
+
+    func modelConfiguration(vocabularySize: Int, startToken: String?) -> LanguageModelConfiguration {
         let recurrent = RecurrentConfiguration(
             cell: RecurrentConfiguration.Cell(rawValue: cell)!, inputSize: embeddingSize ?? vocabularySize,
             hiddenSize: hiddenSize, layers: layers, activation: Activation(rawValue: activation)!,
@@ -187,7 +212,7 @@ struct TrainCommand: ParsableCommand {
         default: .pytorch
         }
         return LanguageModelConfiguration(vocabularySize: vocabularySize, embeddingSize: embeddingSize,
-                                          recurrent: recurrent, initialization: start)
+                                          recurrent: recurrent, initialization: start, startToken: startToken)
     }
 
     func trainingOptions(_ corpus: TrainingCorpus) throws -> TrainingOptions {

@@ -104,7 +104,7 @@ struct TrainCommandTests {
         (["--learning-rate=-1"], "--learning-rate must be positive"),
         (["--clip-norm", "1", "--clip-value", "1"], "give --clip-norm or --clip-value, not both"),
         (["--optimizer", "lion"], "--optimizer must be sgd, adam, adamw or rmsprop, got 'lion'"),
-        (["--level", "word"], "word-level vocabularies are not available yet"),
+        (["--level", "byte"], "--level must be char or word, got 'byte'"),
         (["--dropout", "1"], "--dropout must be in [0, 1)"),
         (["--optimizer", "adam", "--nesterov"], "Nesterov momentum needs SGD with a momentum above 0"),
     ])

@@ -166,6 +166,21 @@ struct RecurrentNetworkTests {
         #expect(stepper.state.hidden.scalars.allSatisfy { $0 == 0 })
     }
 
+    /// Sizes where the one-row products take the matrix–vector path and the weights span several packed blocks.
+    @Test("stepping equals running the sequence at batch 1 and larger sizes", arguments: [(64, 256, 1), (3, 300, 1), (65, 128, 3)])
+    func stepperLargerSizes(_ inputSize: Int, _ hiddenSize: Int, _ batchSize: Int) {
+        var generator = SeededGenerator(seed: 6)
+        let network = RecurrentNetwork(RecurrentConfiguration(cell: .lstm, inputSize: inputSize, hiddenSize: hiddenSize, layers: 2),
+                                       using: &generator)
+        let x = Tensor.normal([3, batchSize, inputSize], using: &generator)
+        let whole = network(x)
+        let stepper = RecurrentStepper(network, batchSize: batchSize)
+        for t in 0..<3 {
+            let y = stepper.step(x[t])
+            expectRelativelyClose(doubles(y.scalars), doubles(whole.outputs[t].scalars), tolerance: 1e-5, floor: 1, "step \(t)")
+        }
+    }
+
     @Test("dropout: seeded, off for inference, variational masks shared across time")
     func dropout() {
         for variational in [false, true] {

@@ -23,7 +23,7 @@ struct DinosaurTests {
         guard let url = SharedData.file("dinos/dinos.txt") else { return }
         let text = try TextFile.read(url.path).lowercased()
         let names = text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
-        let vocabulary = CharacterVocabulary(text: text + "\n")
+        let vocabulary = Vocabulary(characters: text)
         #expect(vocabulary.count == 27 && vocabulary.tokens[0] == "\n" && vocabulary.tokens[1] == "a")
         let newline = vocabulary.id(of: "\n")!
         let examples = try names.map { name in

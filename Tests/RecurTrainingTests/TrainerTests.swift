@@ -75,7 +75,7 @@ struct TrainerTests {
     func overfits() throws {
         let folder = try temporaryFolder("overfit")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let vocabulary = CharacterVocabulary(text: corpus)
+        let vocabulary = Vocabulary(characters: corpus)
         let tokens = try vocabulary.encode(corpus)
         let lm = model(vocabularySize: vocabulary.count, hiddenSize: 64)
         let stream = TokenStream(tokens: tokens, batchSize: 1, sequenceLength: tokens.count - 1)
@@ -95,8 +95,8 @@ struct TrainerTests {
     }
 
     /// Everything that can carry over: dropout, carried state, Adam's averages, a cosine schedule, clipping.
-    private func makeTrainer(_ folder: URL, steps: Int = 24) throws -> Trainer<LanguageModel, CharacterVocabulary> {
-        let vocabulary = CharacterVocabulary(text: corpus)
+    private func makeTrainer(_ folder: URL, steps: Int = 24) throws -> Trainer<LanguageModel, Vocabulary> {
+        let vocabulary = Vocabulary(characters: corpus)
         let tokens = try vocabulary.encode(corpus + corpus)
         let lm = model(vocabularySize: vocabulary.count, hiddenSize: 16, layers: 2, dropout: 0.3)
         let stream = TokenStream(tokens: tokens, batchSize: 3, sequenceLength: 7)
@@ -171,7 +171,7 @@ struct TrainerTests {
     func nonFinite() throws {
         let folder = try temporaryFolder("nan")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let vocabulary = CharacterVocabulary(text: corpus)
+        let vocabulary = Vocabulary(characters: corpus)
         let lm = model(vocabularySize: vocabulary.count)
         let stream = TokenStream(tokens: try vocabulary.encode(corpus), batchSize: 2, sequenceLength: 5)
         let options = TrainingOptions(steps: 40, learningRate: 0.01, checkpointEvery: 4, maximumNonFiniteSteps: 3)
@@ -203,7 +203,7 @@ struct TrainerTests {
     func earlyStopping() throws {
         let folder = try temporaryFolder("early")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let vocabulary = CharacterVocabulary(text: corpus)
+        let vocabulary = Vocabulary(characters: corpus)
         let lm = model(vocabularySize: vocabulary.count)
         let tokens = try vocabulary.encode(corpus)
         let training = TokenStream(tokens: tokens, batchSize: 1, sequenceLength: 10)
@@ -230,7 +230,7 @@ struct TrainerTests {
         } throws: { error in
             "\(error)".contains("m.recur: it does not fit: it was trained with other options")
         }
-        let vocabulary = CharacterVocabulary(text: corpus)
+        let vocabulary = Vocabulary(characters: corpus)
         let bigger = try Trainer(model: model(vocabularySize: vocabulary.count, hiddenSize: 17, layers: 2, dropout: 0.3),
                                  vocabulary: vocabulary, kind: "language-model", training: other.training,
                                  options: trainer.options, files: trainer.files, settings: settings)
@@ -253,7 +253,7 @@ struct ReadmeTrainingTests {
         try Data(String(repeating: "to be or not to be, that is the question. ", count: 40).utf8).write(to: input)
 
         let text = try TextFile.read(input.path)
-        let vocabulary = CharacterVocabulary(text: text)
+        let vocabulary = Vocabulary(characters: text)
         let tokens = try vocabulary.encode(text)
         let split = tokens.count * 9 / 10
         var generator = SeededGenerator(seed: 0)

@@ -290,6 +290,7 @@ public final class Trainer<Model: SequenceModel, Vocabulary: Codable & Sendable>
     private func validate() throws(TrainingError) -> Bool {
         let value = validationLoss()
         progress.lastValidationLoss = value
+        progress.validationHistory.append(ValidationPoint(step: progress.step, loss: value))
         options.schedule.observe(validationLoss: value, plateau: &progress.plateau)
         let record = TrainingRecord(event: .validation, step: progress.step,
                                     epoch: Double(progress.step) / Double(training.batchesPerEpoch),

@@ -87,6 +87,8 @@ public struct TrainingProgress: Codable, Equatable, Sendable {
     public var skippedSteps = 0
     /// Seconds spent training before this process (for tokens/s and ETA across resumes).
     public var elapsedSeconds = 0.0
+    /// Every validation so far: (step, loss in nats per token).
+    public var validationHistory: [ValidationPoint] = []
     /// The training losses since the last log record (sum and steps), so a record spanning a resume is exact.
     public var unloggedLoss = 0.0
     public var unloggedSteps = 0
@@ -96,5 +98,16 @@ public struct TrainingProgress: Codable, Equatable, Sendable {
 
     public init(seed: UInt64) {
         dropoutGenerator = SeededGenerator(seed: seed).state
+    }
+}
+
+/// One validation: the step it followed and the loss (nats per token).
+public struct ValidationPoint: Codable, Equatable, Sendable {
+    public var step: Int
+    public var loss: Double
+
+    public init(step: Int, loss: Double) {
+        self.step = step
+        self.loss = loss
     }
 }

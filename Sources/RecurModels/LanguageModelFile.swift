@@ -1,0 +1,66 @@
+import Foundation
+import RecurCore
+import RecurLayers
+import RecurText
+import RecurTraining
+
+extension LanguageModel {
+    /// The checkpoint kind of a language model.
+    public static let kind = "language-model"
+
+    /// Every parameter's checkpoint name and shape for `configuration`, in `namedParameters` order.
+    public static func parameterLayout(_ configuration: LanguageModelConfiguration) -> [(name: String, shape: [Int])] {
+        let v = configuration.vocabularySize
+        var layout: [(name: String, shape: [Int])] = []
+        if let e = configuration.embeddingSize { layout.append(("embedding.weight", [v, e])) }
+        layout += RecurrentNetwork.parameterLayout(configuration.recurrent).map { ("rnn." + $0.name, $0.shape) }
+        layout += [("decoder.weight", [v, configuration.recurrent.outputSize]), ("decoder.bias", [v])]
+        return layout
+    }
+}
+
+/// A language model and its vocabulary, loaded from a checkpoint (what `recur sample`, `score`, `eval` and
+/// `inspect` open).
+public struct LanguageModelFile {
+    public typealias Document = CheckpointDocument<LanguageModelConfiguration, Vocabulary>
+
+    public let model: LanguageModel
+    public let vocabulary: Vocabulary
+    public let document: Document
+    /// The input read before a sequence's first token (−1: zeros).
+    public let start: Int
+
+    /// Opens `url`, checking everything before allocating the model it describes.
+    public static func load(_ url: URL) throws(CheckpointError) -> LanguageModelFile {
+        func problem(_ why: String) -> CheckpointError { CheckpointError(path: url.path, problem: .mismatch(why)) }
+        let file = try CheckpointFile.load(from: url)
+        let document: Document
+        do {
+            document = try Document.decode(file.document)
+        } catch {
+            throw problem("its \"recur\" document does not describe a language model (\(error))")
+        }
+        guard document.kind == LanguageModel.kind else { throw problem("it holds a \(document.kind), not a \(LanguageModel.kind)") }
+        let configuration = document.model
+        if let first = configuration.problems.first { throw problem("its model configuration is invalid: \(first)") }
+        guard document.vocabulary.count == configuration.vocabularySize else {
+            throw problem("its vocabulary has \(document.vocabulary.count) tokens but the model predicts \(configuration.vocabularySize)")
+        }
+        if let start = configuration.startToken, document.vocabulary.id(of: start) == nil {
+            throw problem("its start token \(start.debugDescription) is not in its vocabulary")
+        }
+        for (name, shape) in LanguageModel.parameterLayout(configuration) {
+            guard let tensor = file[name] else { throw problem("it has no tensor \(name)") }
+            guard tensor.shape == shape else { throw problem("tensor \(name) is \(tensor.shape), the model needs \(shape)") }
+        }
+        var unused = SeededGenerator(seed: 0)
+        let model = LanguageModel(configuration, using: &unused)
+        do {
+            try model.loadParameters(from: file)
+        } catch {
+            throw CheckpointError(path: url.path, problem: error)
+        }
+        return LanguageModelFile(model: model, vocabulary: document.vocabulary, document: document,
+                                 start: model.startID(in: document.vocabulary.tokens))
+    }
+}

@@ -1,0 +1,186 @@
+/// The tokens of a corpus, each with an id: the seed's `char_to_ix` / `ix_to_char`, for characters or words.
+///
+/// **Characters** (`Vocabulary(characters:)`): every distinct character (an extended grapheme cluster, what
+/// Swift's `Character` is, so "é" written as e + combining accent is one token), in Unicode scalar order as the
+/// course's `sorted(set(data))` — for the dinosaur names '\n' is 0 and 'a'…'z' are 1…26. The end of a line,
+/// '\n', is the end token.
+///
+/// **Words** (`Vocabulary(words:…)`): each line is split on spaces and tabs, and the end token (`<eos>` by
+/// default) is appended to every line, as the seed adds `<EOS>` at the end of each sentence and as PTB's
+/// convention does. Words are ordered by count (most frequent first; ties alphabetically). Words below
+/// `minimumCount`, or beyond the `maximumSize` most frequent, become the unknown token (`<unk>` by default,
+/// always in a word vocabulary). Lines are split on '\n' only (never on U+0085 or U+2028).
+///
+/// **Case.** Nothing is lowercased unless `lowercases` is set; then text is lowercased (Unicode's
+/// default lowercasing) before it is split into tokens, both when building and when encoding.
+public struct Vocabulary: Codable, Equatable, Sendable {
+    public enum Level: String, Codable, Sendable, CaseIterable {
+        case char, word
+    }
+
+    public let level: Level
+    /// The tokens, by id.
+    public let tokens: [String]
+    /// The token that ends each line: "\n" for characters, `<eos>` (or as chosen) for words.
+    public let endToken: String
+    /// The token that stands for anything outside the vocabulary (nil: such input is an error).
+    public let unknownToken: String?
+    public let lowercases: Bool
+    private let ids: [String: Int]
+
+    /// A vocabulary with these tokens in this order.
+    public init(level: Level, tokens: [String], endToken: String, unknownToken: String?, lowercases: Bool = false) {
+        precondition(Set(tokens).count == tokens.count, "a vocabulary cannot list a token twice")
+        precondition(tokens.contains(endToken), "the end token \(endToken.debugDescription) must be in the vocabulary")
+        precondition(unknownToken.map(tokens.contains) ?? true, "the unknown token must be in the vocabulary")
+        precondition(level == .word || tokens.allSatisfy { $0.count == 1 }, "every token of a character vocabulary is one character")
+        self.level = level
+        self.tokens = tokens
+        self.endToken = endToken
+        self.unknownToken = unknownToken
+        self.lowercases = lowercases
+        ids = Dictionary(uniqueKeysWithValues: tokens.enumerated().map { ($1, $0) })
+    }
+
+    /// The character vocabulary of `text` (plus '\n', the end token, if the text has none).
+    public init(characters text: String, lowercases: Bool = false, unknownToken: String? = nil) {
+        let source = lowercases ? text.lowercased() : text
+        var set = Set(source.map(String.init))
+        set.insert("\n")
+        if let unknownToken { set.insert(unknownToken) }
+        self.init(level: .char, tokens: set.sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) },
+                  endToken: "\n", unknownToken: unknownToken, lowercases: lowercases)
+    }
+
+    /// The word vocabulary of `text`.
+    /// - Parameters: maximumSize counts the end and unknown tokens; minimumCount drops rarer words.
+    public init(words text: String, maximumSize: Int? = nil, minimumCount: Int = 1, lowercases: Bool = false,
+                endToken: String = "<eos>", unknownToken: String = "<unk>") {
+        var counts: [String: Int] = [:]
+        for line in Vocabulary.lines(lowercases ? text.lowercased() : text) {
+            for word in Vocabulary.words(line) { counts[word, default: 0] += 1 }
+        }
+        counts[endToken] = nil
+        counts[unknownToken] = nil
+        var kept = counts.filter { $0.value >= minimumCount }.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+            .map(\.key)
+        if let maximumSize { kept = Array(kept.prefix(max(0, maximumSize - 2))) }
+        self.init(level: .word, tokens: kept + [unknownToken, endToken], endToken: endToken, unknownToken: unknownToken,
+                  lowercases: lowercases)
+    }
+
+    public var count: Int { tokens.count }
+    public var endID: Int { ids[endToken]! }
+    public var unknownID: Int? { unknownToken.flatMap { ids[$0] } }
+
+    /// The id of `token`, or nil.
+    public func id(of token: String) -> Int? { ids[token] }
+    public func id(of character: Character) -> Int? { ids[String(character)] }
+
+    /// The tokens of `text`: its characters, or for each line its words and the end token.
+    public func split(_ text: String) -> [String] {
+        let source = lowercases ? text.lowercased() : text
+        switch level {
+        case .char:
+            return source.map(String.init)
+        case .word:
+            var result: [String] = []
+            for line in Vocabulary.lines(source) { result += Vocabulary.words(line) + [endToken] }
+            return result
+        }
+    }
+
+    /// The ids of `text` (see `split`); a token outside the vocabulary becomes the unknown token, or, without
+    /// one, is an error naming it and its position (in tokens).
+    public func encode(_ text: String) throws(VocabularyError) -> [Int] {
+        var result: [Int] = []
+        for (position, token) in split(text).enumerated() {
+            if let id = ids[token] {
+                result.append(id)
+            } else if let unknown = unknownID {
+                result.append(unknown)
+            } else {
+                throw .unknownToken(token, position: position)
+            }
+        }
+        return result
+    }
+
+    /// The ids of one sentence followed by the end token, as a model scores it (`"the cat"` → the, cat, <eos>).
+    public func encodeSentence(_ sentence: String) throws(VocabularyError) -> [Int] {
+        let trimmed = sentence.hasSuffix("\n") ? String(sentence.dropLast()) : sentence
+        let ids = try encode(trimmed)
+        return level == .word ? ids : ids + [endID]
+    }
+
+    /// The text of `ids`: characters joined; words joined by spaces, the end token as a line break.
+    public func decode(_ ids: [Int]) -> String {
+        var text = ""
+        for id in ids where tokens.indices.contains(id) { text += piece(id, after: text) }
+        return text
+    }
+
+    /// What token `id` adds to `text` so far (a word gets a space before it unless it starts a line).
+    public func piece(_ id: Int, after text: String) -> String {
+        let token = tokens[id]
+        switch level {
+        case .char: return token
+        case .word:
+            if token == endToken { return "\n" }
+            return text.isEmpty || text.hasSuffix("\n") ? token : " " + token
+        }
+    }
+
+    /// Lines split on '\n' only; a final empty piece (text ending with '\n') is not a line.
+    public static func lines(_ text: String) -> [Substring] {
+        var pieces = text.split(separator: "\n", omittingEmptySubsequences: false)
+        if pieces.last?.isEmpty == true { pieces.removeLast() }
+        return pieces
+    }
+
+    static func words(_ line: Substring) -> [String] {
+        line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+    }
+
+    // MARK: - Codable
+
+    private enum CodingKeys: String, CodingKey { case level, tokens, endToken, unknownToken, lowercases }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let level = try c.decode(Level.self, forKey: .level)
+        let tokens = try c.decode([String].self, forKey: .tokens)
+        let end = try c.decode(String.self, forKey: .endToken)
+        let unknown = try c.decodeIfPresent(String.self, forKey: .unknownToken)
+        guard Set(tokens).count == tokens.count, tokens.contains(end), unknown.map(tokens.contains) ?? true,
+              level == .word || tokens.allSatisfy({ $0.count == 1 }) else {
+            throw DecodingError.dataCorruptedError(forKey: .tokens, in: c,
+                debugDescription: "a vocabulary lists distinct tokens including its end and unknown tokens")
+        }
+        self.init(level: level, tokens: tokens, endToken: end, unknownToken: unknown,
+                  lowercases: try c.decodeIfPresent(Bool.self, forKey: .lowercases) ?? false)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(level, forKey: .level)
+        try c.encode(tokens, forKey: .tokens)
+        try c.encode(endToken, forKey: .endToken)
+        try c.encodeIfPresent(unknownToken, forKey: .unknownToken)
+        try c.encode(lowercases, forKey: .lowercases)
+    }
+}
+
+public enum VocabularyError: Error, Equatable, CustomStringConvertible {
+    case unknownToken(String, position: Int)
+
+    public var description: String {
+        switch self {
+        case .unknownToken(let token, let position):
+            let shown = token.count == 1
+                ? token.unicodeScalars.map { "U+" + String($0.value, radix: 16, uppercase: true) }.joined(separator: " ") + " \(token.debugDescription)"
+                : token.debugDescription
+            return "\(shown) at token \(position) is not in the vocabulary (and it has no unknown token)"
+        }
+    }
+}

@@ -1,0 +1,285 @@
+import ArgumentParser
+import Foundation
+import Recur
+
+/// Opens the model a command names, or fails with the file's problem.
+func openModel(_ path: String) throws -> LanguageModelFile {
+    do {
+        return try LanguageModelFile.load(URL(fileURLWithPath: path))
+    } catch {
+        throw CommandFailure("\(error)")
+    }
+}
+
+/// One JSON object on one line, keys sorted.
+func jsonLine<T: Encodable>(_ value: T) -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    encoder.keyEncodingStrategy = .convertToSnakeCase
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    return String(decoding: try! encoder.encode(value), as: UTF8.self)
+}
+
+// MARK: - sample
+
+struct SampleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sample",
+        abstract: "Write new text with a trained model, one token at a time.",
+        discussion: """
+            The seed's procedure: start from a zero state and the model's start input (or the state after --prime), \
+            draw each token from the softmax, feed it back, and stop after --length tokens or, with --stop-at-eos, \
+            at the end token. Tokens are printed as they are drawn. --temperature 0 always takes the most likely token.
+            """
+    )
+
+    @Argument(help: "The model (a checkpoint written by recur train).") var model: String
+    @Option(help: "Text the sample continues (it is printed first).") var prime: String?
+    @Option(help: "Tokens to draw.") var length: Int = 200
+    @Option(help: "Softmax temperature; 0 is greedy.") var temperature: Double = 1
+    @Option(help: "Draw only from the k most likely tokens.") var topK: Int?
+    @Option(help: "Draw only from the most likely tokens that make up this probability.") var topP: Double?
+    @Option(help: "Seed of the draws.") var seed: UInt64 = 0
+    @Flag(help: "Stop at the end token (a line end).") var stopAtEos = false
+    @Flag(help: "Never draw the unknown token.") var noUnk = false
+    @OptionGroup var compute: ComputeOptions
+
+    var options: SamplingOptions { SamplingOptions(temperature: temperature, topK: topK, topP: topP) }
+
+    func validate() throws {
+        if length < 1 || length > 1_000_000 { throw ValidationError("--length must be between 1 and 1000000, got \(length)") }
+        if let problem = options.problems.first { throw ValidationError("--" + problem.replacingOccurrences(of: "the temperature", with: "temperature")) }
+    }
+
+    func run() throws {
+        let file = try openModel(model)
+        let vocabulary = file.vocabulary
+        var sampling = options
+        if noUnk { sampling.rejected = vocabulary.unknownID }
+        let sampler = Sampler(model: file.model, start: file.start, settings: compute.settings)
+        var text = ""
+        if let prime, !prime.isEmpty {
+            var ids: [Int]
+            do {
+                ids = try vocabulary.encode(prime)
+            } catch {
+                throw CommandFailure("--prime: \(error)")
+            }
+            // A word-level prime is the start of a line: it does not end with the end token.
+            if vocabulary.level == .word && !prime.hasSuffix("\n") && ids.last == vocabulary.endID { ids.removeLast() }
+            sampler.prime(ids)
+            text = vocabulary.decode(ids)
+            FileHandle.standardOutput.write(Data(text.utf8))
+        }
+        var generator = SeededGenerator(seed: seed)
+        for _ in 0..<length {
+            let id = sampler.next(sampling, using: &generator)
+            if stopAtEos && id == vocabulary.endID { break }
+            let piece = vocabulary.piece(id, after: text)
+            text += piece
+            FileHandle.standardOutput.write(Data(piece.utf8))
+        }
+        if !text.hasSuffix("\n") { FileHandle.standardOutput.write(Data("\n".utf8)) }
+    }
+}
+
+// MARK: - score
+
+struct ScoreCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "score",
+        abstract: "How likely a model finds each sentence, ranked.",
+        discussion: """
+            log P(sentence) is the natural log of the product of the model's probability for each token given \
+            the ones before it, the end token included (the model reads its start input first). Also printed: \
+            the average per token and the perplexity, exp(−average). With several sentences they are ranked, \
+            most likely first — the seed's speech-recognition example: \
+            recur score MODEL "The apple and pair salad." "The apple and pear salad."
+            """
+    )
+
+    @Argument(help: "The model (a checkpoint written by recur train).") var model: String
+    @Argument(help: "Sentences to score (none: one per line from --file or standard input).") var sentences: [String] = []
+    @Option(help: "A file with one sentence per line.") var file: String?
+    @Flag(help: "One JSON object per sentence and line: sentence, log_probability, tokens, perplexity, average_log_probability, rank.")
+    var json = false
+    @OptionGroup var compute: ComputeOptions
+
+    struct Score: Encodable {
+        var sentence: String
+        var logProbability: Double
+        var tokens: Int
+        var averageLogProbability: Double
+        var perplexity: Double
+        var rank: Int
+    }
+
+    func run() throws {
+        let loaded = try openModel(model)
+        var all = sentences
+        if let file {
+            let text: String
+            do { text = try TextFile.read(file) } catch { throw CommandFailure("\(error)") }
+            all += Vocabulary.lines(text).map(String.init).filter { !$0.isEmpty }
+        } else if all.isEmpty {
+            let data = FileHandle.standardInput.readDataToEndOfFile()
+            let text: String
+            do { text = try TextFile.decode(data, path: "standard input") } catch { throw CommandFailure("\(error)") }
+            all = Vocabulary.lines(text).map(String.init).filter { !$0.isEmpty }
+        }
+        guard !all.isEmpty else { throw CommandFailure("no sentences to score") }
+        let ids = try all.enumerated().map { index, sentence in
+            do {
+                return try loaded.vocabulary.encodeSentence(sentence)
+            } catch {
+                throw CommandFailure("sentence \(index + 1) (\(sentence.debugDescription)): \(error)")
+            }
+        }
+        let logProbabilities = loaded.model.tokenLogProbabilities(ids, start: loaded.start, settings: compute.settings)
+        var scores = zip(all, logProbabilities).map { sentence, values in
+            let total = values.reduce(0, +), average = total / Double(max(1, values.count))
+            return Score(sentence: sentence, logProbability: total, tokens: values.count, averageLogProbability: average,
+                         perplexity: Foundation.exp(-average), rank: 0)
+        }
+        let order = scores.indices.sorted { scores[$0].logProbability > scores[$1].logProbability }
+        for (rank, index) in order.enumerated() { scores[index].rank = rank + 1 }
+        if json {
+            for score in scores { print(jsonLine(score)) }
+            return
+        }
+        for index in order {
+            let score = scores[index]
+            print(String(format: "%d. log P = %.4f  (%d tokens, %.4f per token, perplexity %.2f)  %@", score.rank,
+                         score.logProbability, score.tokens, score.averageLogProbability, score.perplexity, score.sentence))
+        }
+    }
+}
+
+// MARK: - eval
+
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "A model's loss, perplexity and bits per character on a text file.",
+        discussion: """
+            A model trained on a stream reads the whole file as one stream, each token conditioned on all the text \
+            before it; a model trained on lines (--layout lines) scores each line on its own. loss is in nats per \
+            token, perplexity = exp(loss), bits_per_character = the total in bits over the characters of the file.
+            """
+    )
+
+    @Argument(help: "The model (a checkpoint written by recur train).") var model: String
+    @Option(help: "The text to evaluate.") var data: String
+    @Flag(help: "One JSON object: loss, perplexity, bits_per_character, tokens.") var json = false
+    @OptionGroup var compute: ComputeOptions
+
+    struct Result: Encodable {
+        var loss: Double
+        var perplexity: Double
+        var bitsPerCharacter: Double
+        var tokens: Int
+    }
+
+    func run() throws {
+        let loaded = try openModel(model)
+        let text: String
+        do { text = try TextFile.read(data) } catch { throw CommandFailure("\(error)") }
+        var total = 0.0, tokens = 0
+        do {
+            if loaded.start >= 0 {
+                let ids = try loaded.vocabulary.encode(text)
+                (total, tokens) = loaded.model.negativeLogLikelihood(of: ids, start: loaded.start, settings: compute.settings)
+            } else {
+                let lines = try Vocabulary.lines(text).filter { !$0.isEmpty }.map { try loaded.vocabulary.encodeSentence(String($0)) }
+                for chunk in stride(from: 0, to: lines.count, by: 64) {
+                    let part = Array(lines[chunk..<min(lines.count, chunk + 64)])
+                    for values in loaded.model.tokenLogProbabilities(part, start: -1, settings: compute.settings) {
+                        total -= values.reduce(0, +)
+                        tokens += values.count
+                    }
+                }
+            }
+        } catch {
+            throw CommandFailure("\(data): \(error)")
+        }
+        guard tokens > 0 else { throw CommandFailure("\(data): nothing to evaluate") }
+        let loss = total / Double(tokens)
+        let result = Result(loss: loss, perplexity: Foundation.exp(loss), bitsPerCharacter: total / log(2) / Double(text.count),
+                            tokens: tokens)
+        if json {
+            print(jsonLine(result))
+        } else {
+            print(String(format: "loss %.4f nats/token · perplexity %.2f · %.4f bits/character · %d tokens",
+                         result.loss, result.perplexity, result.bitsPerCharacter, result.tokens))
+        }
+    }
+}
+
+// MARK: - inspect
+
+struct InspectCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inspect",
+        abstract: "What a model file holds: configuration, vocabulary, size and training history."
+    )
+
+    @Argument(help: "The model (a checkpoint written by recur train).") var model: String
+    @Flag(help: "One JSON object: kind, format_version, recur_version, configuration, vocabulary_size, level, parameter_count, step, total_steps, epoch, tokens_seen, best_validation_loss, validation_history, options.")
+    var json = false
+
+    struct Summary: Encodable {
+        var kind: String
+        var formatVersion: Int
+        var recurVersion: String
+        var configuration: LanguageModelConfiguration
+        var vocabularySize: Int
+        var level: String
+        var parameterCount: Int
+        var step: Int?
+        var totalSteps: Int?
+        var epoch: Double?
+        var tokensSeen: Int?
+        var bestValidationLoss: Double?
+        var validationHistory: [ValidationPoint]?
+        var options: TrainingOptions?
+    }
+
+    func run() throws {
+        let loaded = try openModel(model)
+        let document = loaded.document, training = document.training
+        let summary = Summary(
+            kind: document.kind, formatVersion: CheckpointFile.formatVersion, recurVersion: document.recurVersion,
+            configuration: document.model, vocabularySize: loaded.vocabulary.count, level: loaded.vocabulary.level.rawValue,
+            parameterCount: loaded.model.parameterCount, step: training?.progress.step, totalSteps: training?.totalSteps,
+            epoch: training?.epoch, tokensSeen: training?.progress.tokensSeen,
+            bestValidationLoss: training?.progress.bestValidationLoss, validationHistory: training?.progress.validationHistory,
+            options: training?.options)
+        if json {
+            print(jsonLine(summary))
+            return
+        }
+        let c = document.model, r = c.recurrent
+        print("\(model): \(document.kind), format \(CheckpointFile.formatVersion), written by Recur \(document.recurVersion)")
+        var network = "\(r.layers) × \(r.cell.rawValue.uppercased())"
+        if r.cell == .gru { network += " (\(r.gruVariant.rawValue) form)" }
+        if r.cell == .rnn { network += " (\(r.activation.rawValue))" }
+        print("model: \(network), hidden \(r.hiddenSize), input \(c.embeddingSize.map { "embedding \($0)" } ?? "one-hot"), dropout \(r.dropout)")
+        let v = loaded.vocabulary
+        let sample = v.tokens.prefix(12).map { $0.debugDescription }.joined(separator: " ")
+        print("vocabulary: \(v.count) \(v.level == .char ? "characters" : "words") (end \(v.endToken.debugDescription)\(v.unknownToken.map { ", unknown \($0.debugDescription)" } ?? "")): \(sample)\(v.count > 12 ? " …" : "")")
+        print("parameters: \(loaded.model.parameterCount)")
+        if let training {
+            print(String(format: "training: step %d of %d (epoch %.2f), %d tokens seen, %@ optimizer, learning rate %g",
+                         training.progress.step, training.totalSteps, training.epoch, training.progress.tokensSeen,
+                         training.options.optimizer.kind.rawValue, training.options.learningRate))
+            if let best = training.progress.bestValidationLoss, let step = training.progress.bestStep {
+                print(String(format: "best validation loss: %.4f at step %d", best, step))
+            }
+            let history = training.progress.validationHistory
+            if !history.isEmpty {
+                print("validation history: " + history.suffix(10).map { String(format: "%d: %.4f", $0.step, $0.loss) }.joined(separator: ", ")
+                      + (history.count > 10 ? " (last 10 of \(history.count))" : ""))
+            }
+        }
+    }
+}
