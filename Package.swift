@@ -37,6 +37,7 @@ let package = Package(
         // MARK: - Tests
         .testTarget(name: "RecurCoreTests", dependencies: ["RecurCore"], exclude: ["Fixtures"]),
         .testTarget(name: "RecurLayersTests", dependencies: ["RecurLayers"], exclude: ["Fixtures"]),
+        .testTarget(name: "RecurTextTests", dependencies: ["RecurText"]),
         .testTarget(name: "RecurTrainingTests", dependencies: ["RecurTraining", "RecurModels", "RecurText"]),
         .testTarget(name: "RecurCLITests", dependencies: ["recur", "RecurTraining"]),
     ]

@@ -51,5 +51,10 @@ public struct TextFileError: Error, CustomStringConvertible, Equatable {
     public var path: String
     public var problem: String
 
+    public init(path: String, problem: String) {
+        self.path = path
+        self.problem = problem
+    }
+
     public var description: String { "\(path): \(problem)" }
 }
