@@ -31,7 +31,8 @@ let package = Package(
             dependencies: [
                 "Recur",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            resources: [.copy("Resources/tour.md")]
         ),
 
         // MARK: - Tests

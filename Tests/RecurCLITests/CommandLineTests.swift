@@ -3,12 +3,24 @@ import Testing
 
 @Suite("recur command line", .serialized)
 struct CommandLineTests {
-    @Test("recur demo names the kernel and reports speeds")
+    /// The full demo runs in CI as the README's first command; here a short one checks its parts and that the
+    /// same seed gives the same output.
+    @Test("recur demo trains, samples as it learns, ranks two sentences, and repeats itself exactly")
     func demo() throws {
-        let output = try RecurBinary.run(["demo"])
-        #expect(output.status == 0, "stderr: \(output.standardError)")
-        #expect(output.standardOutput.contains("CPU kernel: "))
-        #expect(output.standardOutput.contains("GFLOP/s"))
+        let arguments = ["demo", "--steps", "40", "--sample-every", "20", "--quiet", "--threads", "1"]
+        let first = try RecurBinary.run(arguments), second = try RecurBinary.run(arguments)
+        #expect(first.status == 0, "stderr: \(first.standardError)")
+        let lines = first.standardOutput.split(separator: "\n").map(String.init)
+        #expect(lines[0].hasPrefix("Recur — recurrent sequence models in Swift (kernel "))
+        // Samples go with the progress, to standard error (so they interleave with a live bar).
+        let samples = first.standardError.split(separator: "\n").filter { $0.hasPrefix("sample at step ") }
+        #expect(samples.map { $0.prefix(18) } == ["sample at step 0: ", "sample at step 20:", "sample at step 40:"])
+        #expect(samples == second.standardError.split(separator: "\n").filter { $0.hasPrefix("sample at step ") })
+        #expect(lines.contains("Which sentence did the speaker say? log P from the model, most likely first:"))
+        #expect(lines.filter { $0.hasSuffix(" salad.") }.count == 2)
+        #expect(first.standardError.contains("step 40/40"))
+        func stable(_ text: String) -> [String] { text.split(separator: "\n").map(String.init).filter { !$0.hasPrefix("Trained in") } }
+        #expect(stable(first.standardOutput) == stable(second.standardOutput), "the demo is deterministic")
     }
 
     @Test("recur bench gemm --json prints one object per line with the documented keys")
@@ -53,9 +65,10 @@ struct CommandLineTests {
 
     @Test("RECUR_KERNEL=portable forces the portable kernel; an unknown name is reported and ignored")
     func kernelEnvironment() throws {
-        let forced = try RecurBinary.run(["demo"], environment: ["RECUR_KERNEL": "portable"])
-        #expect(forced.status == 0 && forced.standardOutput.contains("CPU kernel: portable"))
-        let unknown = try RecurBinary.run(["demo"], environment: ["RECUR_KERNEL": "sse9"])
+        let short = ["demo", "--steps", "1", "--quiet"]
+        let forced = try RecurBinary.run(short, environment: ["RECUR_KERNEL": "portable"])
+        #expect(forced.status == 0 && forced.standardOutput.contains("(kernel portable, "))
+        let unknown = try RecurBinary.run(short, environment: ["RECUR_KERNEL": "sse9"])
         #expect(unknown.status == 0 && unknown.standardError.contains("RECUR_KERNEL=sse9"))
     }
 
