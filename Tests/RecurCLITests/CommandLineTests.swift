@@ -8,7 +8,13 @@ struct CommandLineTests {
     @Test("recur demo trains, samples as it learns, ranks two sentences, and repeats itself exactly")
     func demo() throws {
         let arguments = ["demo", "--steps", "40", "--sample-every", "20", "--quiet", "--threads", "1"]
-        let first = try RecurBinary.run(arguments), second = try RecurBinary.run(arguments)
+        // The demo leaves its model in the temporary folder: give it one of the test's own.
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("recur-demo-test-\(getpid())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let first = try RecurBinary.run(arguments, environment: ["TMPDIR": folder.path])
+        let second = try RecurBinary.run(arguments, environment: ["TMPDIR": folder.path])
+        #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("recur-demo/demo.recur").path))
         #expect(first.status == 0, "stderr: \(first.standardError)")
         let lines = first.standardOutput.split(separator: "\n").map(String.init)
         #expect(lines[0].hasPrefix("Recur — recurrent sequence models in Swift (kernel "))
@@ -66,9 +72,12 @@ struct CommandLineTests {
     @Test("RECUR_KERNEL=portable forces the portable kernel; an unknown name is reported and ignored")
     func kernelEnvironment() throws {
         let short = ["demo", "--steps", "1", "--quiet"]
-        let forced = try RecurBinary.run(short, environment: ["RECUR_KERNEL": "portable"])
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("recur-kernel-test-\(getpid())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let forced = try RecurBinary.run(short, environment: ["RECUR_KERNEL": "portable", "TMPDIR": folder.path])
         #expect(forced.status == 0 && forced.standardOutput.contains("(kernel portable, "))
-        let unknown = try RecurBinary.run(short, environment: ["RECUR_KERNEL": "sse9"])
+        let unknown = try RecurBinary.run(short, environment: ["RECUR_KERNEL": "sse9", "TMPDIR": folder.path])
         #expect(unknown.status == 0 && unknown.standardError.contains("RECUR_KERNEL=sse9"))
     }
 
