@@ -45,8 +45,8 @@ public struct Vocabulary: Codable, Equatable, Sendable {
     /// The character vocabulary of `text` (plus '\n', the end token, if the text has none).
     public init(characters text: String, lowercases: Bool = false, unknownToken: String? = nil) {
         let source = lowercases ? text.lowercased() : text
-        var set = Set(source.map(String.init))
-        set.insert("\n")
+        var set: Set<String> = ["\n"]
+        for character in source { set.insert(String(character)) }
         if let unknownToken { set.insert(unknownToken) }
         self.init(level: .char, tokens: set.sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) },
                   endToken: "\n", unknownToken: unknownToken, lowercases: lowercases)
@@ -91,16 +91,28 @@ public struct Vocabulary: Codable, Equatable, Sendable {
     }
 
     /// The ids of `text` (see `split`); a token outside the vocabulary becomes the unknown token, or, without
-    /// one, is an error naming it and its position (in tokens).
+    /// one, is an error naming it and its position (in tokens). Reads the text once, without an array of
+    /// token strings, so a large corpus costs little more than its ids.
     public func encode(_ text: String) throws(VocabularyError) -> [Int] {
+        let source = lowercases ? text.lowercased() : text
         var result: [Int] = []
-        for (position, token) in split(text).enumerated() {
+        result.reserveCapacity(level == .char ? source.utf8.count : source.utf8.count / 4)
+        func append(_ token: String) throws(VocabularyError) {
             if let id = ids[token] {
                 result.append(id)
             } else if let unknown = unknownID {
                 result.append(unknown)
             } else {
-                throw .unknownToken(token, position: position)
+                throw .unknownToken(token, position: result.count)
+            }
+        }
+        switch level {
+        case .char:
+            for character in source { try append(String(character)) }
+        case .word:
+            for line in Vocabulary.lines(source) {
+                for word in Vocabulary.words(line) { try append(word) }
+                try append(endToken)
             }
         }
         return result

@@ -12,8 +12,8 @@ public final class ProgressDisplay {
     private var lastValidation: Double?
     private var lastTrain: TrainingRecord?
     private var lastLine = ""
-    private let started = Date()
-    private var firstStep: Int?
+    /// The first record shown and when: the ETA counts from there (not from start-up).
+    private var first: (step: Int, time: Date)?
 
     /// - Parameters: write receives text to print as is (the display adds its own newlines and carriage returns).
     public init(totalSteps: Int, live: Bool, write: @escaping (String) -> Void) {
@@ -38,16 +38,15 @@ public final class ProgressDisplay {
         }
         // The live line shows the latest training figures beside the latest validation loss.
         let shown = lastTrain ?? record
-        if firstStep == nil { firstStep = shown.step }
+        if first == nil { first = (shown.step, Date()) }
         var parts = ["step \(record.step)/\(totalSteps)", String(format: "epoch %.2f", record.epoch)]
         if let lastTrain { parts.append(String(format: "loss %.4f", lastTrain.loss)) }
         if let lastValidation { parts.append(String(format: "val %.4f", lastValidation)) }
         if let norm = shown.gradientNorm { parts.append(String(format: "|g| %.3g", norm)) }
         if let rate = shown.learningRate { parts.append(String(format: "lr %.3g", rate)) }
         if let speed = shown.tokensPerSecond { parts.append("\(LossPlot.abbreviated(Int(speed))) tok/s") }
-        let seconds = Date().timeIntervalSince(started)
-        if let first = firstStep, record.step > first, seconds > 0 {
-            let perStep = seconds / Double(record.step - first)
+        if let first, record.step > first.step {
+            let perStep = Date().timeIntervalSince(first.time) / Double(record.step - first.step)
             parts.append("ETA " + Self.duration(perStep * Double(totalSteps - record.step)))
         }
         let line = parts.joined(separator: " · ")
