@@ -79,25 +79,18 @@ public struct Vocabulary: Codable, Equatable, Sendable {
 
     /// The tokens of `text`: its characters, or for each line its words and the end token.
     public func split(_ text: String) -> [String] {
-        let source = lowercases ? text.lowercased() : text
-        switch level {
-        case .char:
-            return source.map(String.init)
-        case .word:
-            var result: [String] = []
-            for line in Vocabulary.lines(source) { result += Vocabulary.words(line) + [endToken] }
-            return result
-        }
+        var result: [String] = []
+        forEachToken(of: text) { result.append($0) }
+        return result
     }
 
     /// The ids of `text` (see `split`); a token outside the vocabulary becomes the unknown token, or, without
     /// one, is an error naming it and its position (in tokens). Reads the text once, without an array of
     /// token strings, so a large corpus costs little more than its ids.
     public func encode(_ text: String) throws(VocabularyError) -> [Int] {
-        let source = lowercases ? text.lowercased() : text
         var result: [Int] = []
-        result.reserveCapacity(level == .char ? source.utf8.count : source.utf8.count / 4)
-        func append(_ token: String) throws(VocabularyError) {
+        result.reserveCapacity(level == .char ? text.utf8.count : text.utf8.count / 4)
+        try forEachToken(of: text) { token throws(VocabularyError) in
             if let id = ids[token] {
                 result.append(id)
             } else if let unknown = unknownID {
@@ -106,16 +99,21 @@ public struct Vocabulary: Codable, Equatable, Sendable {
                 throw .unknownToken(token, position: result.count)
             }
         }
+        return result
+    }
+
+    /// Calls `body` with each token of `text` in order: the one definition of how text becomes tokens.
+    private func forEachToken<E: Error>(of text: String, _ body: (String) throws(E) -> Void) throws(E) {
+        let source = lowercases ? text.lowercased() : text
         switch level {
         case .char:
-            for character in source { try append(String(character)) }
+            for character in source { try body(String(character)) }
         case .word:
             for line in Vocabulary.lines(source) {
-                for word in Vocabulary.words(line) { try append(word) }
-                try append(endToken)
+                for word in Vocabulary.words(line) { try body(word) }
+                try body(endToken)
             }
         }
-        return result
     }
 
     /// The ids of one sentence followed by the end token, as a model scores it (`"the cat"` → the, cat, <eos>).
