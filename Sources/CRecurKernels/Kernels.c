@@ -117,28 +117,28 @@ void recur_exp(int isa, const float *x, float *y, long n) { RK_DISPATCH(exp, x, 
 void recur_sigmoid(int isa, const float *x, float *y, long n) { RK_DISPATCH(sigmoid, x, y, n) }
 void recur_tanh(int isa, const float *x, float *y, long n) { RK_DISPATCH(tanh, x, y, n) }
 
-void recur_lstm_forward(int isa, long rows, long h, float *gates, float *c, float *c_previous,
+void recur_lstm_forward(int isa, long rows, long h, float *gates, const float *bias, float *c, float *c_previous,
                         float *tanh_c, float *hidden) {
-    RK_DISPATCH(lstm_forward, rows, h, gates, c, c_previous, tanh_c, hidden)
+    RK_DISPATCH(lstm_forward, rows, h, gates, bias, c, c_previous, tanh_c, hidden)
 }
 void recur_lstm_backward(int isa, long rows, long h, const float *gates, const float *tanh_c,
                          const float *c_previous, const float *da, float *dc, float *d_gates) {
     RK_DISPATCH(lstm_backward, rows, h, gates, tanh_c, c_previous, da, dc, d_gates)
 }
-void recur_gru_forward(int isa, long rows, long h, float *gates, float *hidden_gates, const float *bias_hn,
-                       float *hidden) {
-    RK_DISPATCH(gru_forward, rows, h, gates, hidden_gates, bias_hn, hidden)
+void recur_gru_forward(int isa, long rows, long h, float *gates, const float *bias, float *hidden_gates,
+                       const float *bias_hn, float *hidden) {
+    RK_DISPATCH(gru_forward, rows, h, gates, bias, hidden_gates, bias_hn, hidden)
 }
 void recur_gru_backward(int isa, long rows, long h, const float *gates, const float *hidden_gates,
                         const float *h_previous, float *dh, float *d_gates, float *d_hidden_gates) {
     RK_DISPATCH(gru_backward, rows, h, gates, hidden_gates, h_previous, dh, d_gates, d_hidden_gates)
 }
-void recur_course_gru_gates(int isa, long rows, long h, float *gates, const float *product, const float *hidden,
-                            float *reset_hidden) {
-    RK_DISPATCH(course_gru_gates, rows, h, gates, product, hidden, reset_hidden)
+void recur_course_gru_gates(int isa, long rows, long h, float *gates, const float *bias, const float *product,
+                            const float *hidden, float *reset_hidden) {
+    RK_DISPATCH(course_gru_gates, rows, h, gates, bias, product, hidden, reset_hidden)
 }
-void recur_course_gru_update(int isa, long rows, long h, float *gates, float *hidden) {
-    RK_DISPATCH(course_gru_update, rows, h, gates, hidden)
+void recur_course_gru_update(int isa, long rows, long h, float *gates, const float *bias, float *hidden) {
+    RK_DISPATCH(course_gru_update, rows, h, gates, bias, hidden)
 }
 void recur_course_gru_backward_candidate(int isa, long rows, long h, const float *gates, const float *h_previous,
                                          float *dh, float *d_gates) {

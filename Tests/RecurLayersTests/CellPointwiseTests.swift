@@ -32,11 +32,11 @@ struct CellPointwiseTests {
     @Test("LSTM forward and backward", arguments: cases)
     func lstm(kernel: CPUKernel, h: Int) {
         let rows = 3, g = 4 * h, n = rows * h
-        Self.compare(kernel, sizes: [rows * g, n, n, n, n], seed: 1) { f, d in
-            Float.lstmForward(rows: rows, hiddenSize: h, gates: f[0], cellState: f[1], previousCellState: f[2], cellTanh: f[3],
-                              hidden: f[4], kernel: kernel)
-            Double.lstmForward(rows: rows, hiddenSize: h, gates: d[0], cellState: d[1], previousCellState: d[2], cellTanh: d[3],
-                               hidden: d[4], kernel: kernel)
+        Self.compare(kernel, sizes: [rows * g, n, n, n, n, g], seed: 1) { f, d in
+            Float.lstmForward(rows: rows, hiddenSize: h, gates: f[0], bias: f[5], cellState: f[1], previousCellState: f[2],
+                              cellTanh: f[3], hidden: f[4], kernel: kernel)
+            Double.lstmForward(rows: rows, hiddenSize: h, gates: d[0], bias: d[5], cellState: d[1], previousCellState: d[2],
+                               cellTanh: d[3], hidden: d[4], kernel: kernel)
         }
         // gates activated (in (0, 1), and tanh values in (−1, 1) suffice for the check), tanh c, c_prev, da, dc, dGates
         Self.compare(kernel, sizes: [rows * g, n, n, n, n, rows * g], seed: 2, positive: [0]) { f, d in
@@ -50,11 +50,11 @@ struct CellPointwiseTests {
     @Test("PyTorch GRU forward and backward", arguments: cases)
     func gru(kernel: CPUKernel, h: Int) {
         let rows = 3, g = 3 * h, n = rows * h
-        Self.compare(kernel, sizes: [rows * g, rows * g, h, n], seed: 3) { f, d in
-            Float.gruForward(rows: rows, hiddenSize: h, gates: f[0], hiddenGates: f[1], candidateHiddenBias: f[2], hidden: f[3],
-                             kernel: kernel)
-            Double.gruForward(rows: rows, hiddenSize: h, gates: d[0], hiddenGates: d[1], candidateHiddenBias: d[2], hidden: d[3],
-                              kernel: kernel)
+        Self.compare(kernel, sizes: [rows * g, rows * g, h, n, g], seed: 3) { f, d in
+            Float.gruForward(rows: rows, hiddenSize: h, gates: f[0], bias: f[4], hiddenGates: f[1], candidateHiddenBias: f[2],
+                             hidden: f[3], kernel: kernel)
+            Double.gruForward(rows: rows, hiddenSize: h, gates: d[0], bias: d[4], hiddenGates: d[1], candidateHiddenBias: d[2],
+                              hidden: d[3], kernel: kernel)
         }
         Self.compare(kernel, sizes: [rows * g, rows * g, n, n, rows * g, rows * g], seed: 4, positive: [0]) { f, d in
             Float.gruBackward(rows: rows, hiddenSize: h, gates: f[0], hiddenGates: f[1], previousHidden: f[2], hiddenGradient: f[3],
@@ -67,11 +67,13 @@ struct CellPointwiseTests {
     @Test("course GRU forward and backward halves, bias rows, tanh backward", arguments: cases)
     func courseGRU(kernel: CPUKernel, h: Int) {
         let rows = 3, g = 3 * h, n = rows * h
-        Self.compare(kernel, sizes: [rows * g, rows * 2 * h, n, n], seed: 5) { f, d in
-            Float.courseGRUGates(rows: rows, hiddenSize: h, gates: f[0], product: f[1], hidden: f[2], resetHidden: f[3], kernel: kernel)
-            Double.courseGRUGates(rows: rows, hiddenSize: h, gates: d[0], product: d[1], hidden: d[2], resetHidden: d[3], kernel: kernel)
-            Float.courseGRUUpdate(rows: rows, hiddenSize: h, gates: f[0], hidden: f[2], kernel: kernel)
-            Double.courseGRUUpdate(rows: rows, hiddenSize: h, gates: d[0], hidden: d[2], kernel: kernel)
+        Self.compare(kernel, sizes: [rows * g, rows * 2 * h, n, n, g], seed: 5) { f, d in
+            Float.courseGRUGates(rows: rows, hiddenSize: h, gates: f[0], bias: f[4], product: f[1], hidden: f[2], resetHidden: f[3],
+                                 kernel: kernel)
+            Double.courseGRUGates(rows: rows, hiddenSize: h, gates: d[0], bias: d[4], product: d[1], hidden: d[2], resetHidden: d[3],
+                                  kernel: kernel)
+            Float.courseGRUUpdate(rows: rows, hiddenSize: h, gates: f[0], bias: f[4], hidden: f[2], kernel: kernel)
+            Double.courseGRUUpdate(rows: rows, hiddenSize: h, gates: d[0], bias: d[4], hidden: d[2], kernel: kernel)
         }
         Self.compare(kernel, sizes: [rows * g, n, n, rows * g, n], seed: 6, positive: [0]) { f, d in
             Float.courseGRUBackwardCandidate(rows: rows, hiddenSize: h, gates: f[0], previousHidden: f[1], hiddenGradient: f[2],

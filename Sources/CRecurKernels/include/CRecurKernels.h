@@ -57,17 +57,18 @@ void recur_tanh(int isa, const float *x, float *y, long n);
 /// Pointwise parts of the recurrent cells for `rows` rows of H units (see templates/Cells.inc.h; the
 /// equations and the Swift twin the tests compare with are in RecurLayers' Engine/CellPointwise.swift).
 /// [rows, H] arrays have rows H apart; gate arrays rows 3H (GRU) or 4H (LSTM) apart, blocks in PyTorch order.
-void recur_lstm_forward(int isa, long rows, long h, float *gates, float *c, float *c_previous,
+/// The forward kernels add `bias` (one gate row, G floats) to the gates' pre-activations as they read them.
+void recur_lstm_forward(int isa, long rows, long h, float *gates, const float *bias, float *c, float *c_previous,
                         float *tanh_c, float *hidden);
 void recur_lstm_backward(int isa, long rows, long h, const float *gates, const float *tanh_c,
                          const float *c_previous, const float *da, float *dc, float *d_gates);
-void recur_gru_forward(int isa, long rows, long h, float *gates, float *hidden_gates, const float *bias_hn,
-                       float *hidden);
+void recur_gru_forward(int isa, long rows, long h, float *gates, const float *bias, float *hidden_gates,
+                       const float *bias_hn, float *hidden);
 void recur_gru_backward(int isa, long rows, long h, const float *gates, const float *hidden_gates,
                         const float *h_previous, float *dh, float *d_gates, float *d_hidden_gates);
-void recur_course_gru_gates(int isa, long rows, long h, float *gates, const float *product, const float *hidden,
-                            float *reset_hidden);
-void recur_course_gru_update(int isa, long rows, long h, float *gates, float *hidden);
+void recur_course_gru_gates(int isa, long rows, long h, float *gates, const float *bias, const float *product,
+                            const float *hidden, float *reset_hidden);
+void recur_course_gru_update(int isa, long rows, long h, float *gates, const float *bias, float *hidden);
 void recur_course_gru_backward_candidate(int isa, long rows, long h, const float *gates, const float *h_previous,
                                          float *dh, float *d_gates);
 void recur_course_gru_backward_reset(int isa, long rows, long h, const float *gates, const float *h_previous,

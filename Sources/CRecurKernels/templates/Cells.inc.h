@@ -32,12 +32,14 @@ RK_ATTR static inline void RK_NAME(store_n)(float *p, RK_NAME(vec) v, long n) {
 #define LD(p) RK_NAME(load_n)((p), n)
 #define ST(p, v) RK_NAME(store_n)((p), (v), n)
 
-RK_ATTR static void RK_NAME(lstm_forward)(long rows, long h, float *gates, float *c, float *c_previous,
-                                          float *tanh_c, float *hidden) {
+RK_ATTR static void RK_NAME(lstm_forward)(long rows, long h, float *gates, const float *bias, float *c,
+                                          float *c_previous, float *tanh_c, float *hidden) {
     RK_FOR_UNITS(rows, h, {
         float *gi = gates + r * 4 * h + k, *cr = c + r * h + k;
-        RK_NAME(vec) i = RK_NAME(sigmoidv)(LD(gi)), f = RK_NAME(sigmoidv)(LD(gi + h));
-        RK_NAME(vec) g = RK_NAME(tanhv)(LD(gi + 2 * h)), o = RK_NAME(sigmoidv)(LD(gi + 3 * h));
+        const float *bi = bias + k;
+        RK_NAME(vec) i = RK_NAME(sigmoidv)(LD(gi) + LD(bi)), f = RK_NAME(sigmoidv)(LD(gi + h) + LD(bi + h));
+        RK_NAME(vec) g = RK_NAME(tanhv)(LD(gi + 2 * h) + LD(bi + 2 * h));
+        RK_NAME(vec) o = RK_NAME(sigmoidv)(LD(gi + 3 * h) + LD(bi + 3 * h));
         RK_NAME(vec) old = LD(cr);
         if (c_previous) ST(c_previous + r * h + k, old);
         RK_NAME(vec) updated = f * old + i * g;
@@ -65,14 +67,15 @@ RK_ATTR static void RK_NAME(lstm_backward)(long rows, long h, const float *gates
     })
 }
 
-RK_ATTR static void RK_NAME(gru_forward)(long rows, long h, float *gates, float *hidden_gates,
+RK_ATTR static void RK_NAME(gru_forward)(long rows, long h, float *gates, const float *bias, float *hidden_gates,
                                          const float *bias_hn, float *hidden) {
     RK_FOR_UNITS(rows, h, {
         float *gi = gates + r * 3 * h + k, *q = hidden_gates + r * 3 * h + k, *state = hidden + r * h + k;
-        RK_NAME(vec) reset = RK_NAME(sigmoidv)(LD(gi) + LD(q));
-        RK_NAME(vec) keep = RK_NAME(sigmoidv)(LD(gi + h) + LD(q + h));
+        const float *bi = bias + k;
+        RK_NAME(vec) reset = RK_NAME(sigmoidv)(LD(gi) + LD(bi) + LD(q));
+        RK_NAME(vec) keep = RK_NAME(sigmoidv)(LD(gi + h) + LD(bi + h) + LD(q + h));
         RK_NAME(vec) hn = LD(q + 2 * h) + LD(bias_hn + k);
-        RK_NAME(vec) candidate = RK_NAME(tanhv)(LD(gi + 2 * h) + reset * hn);
+        RK_NAME(vec) candidate = RK_NAME(tanhv)(LD(gi + 2 * h) + LD(bi + 2 * h) + reset * hn);
         ST(gi, reset); ST(gi + h, keep); ST(gi + 2 * h, candidate); ST(q + 2 * h, hn);
         ST(state, (RK_ONE - keep) * candidate + keep * LD(state));
     })
@@ -94,21 +97,22 @@ RK_ATTR static void RK_NAME(gru_backward)(long rows, long h, const float *gates,
     })
 }
 
-RK_ATTR static void RK_NAME(course_gru_gates)(long rows, long h, float *gates, const float *product,
-                                              const float *hidden, float *reset_hidden) {
+RK_ATTR static void RK_NAME(course_gru_gates)(long rows, long h, float *gates, const float *bias,
+                                              const float *product, const float *hidden, float *reset_hidden) {
     RK_FOR_UNITS(rows, h, {
         float *gi = gates + r * 3 * h + k;
-        const float *p = product + r * 2 * h + k;
-        RK_NAME(vec) reset = RK_NAME(sigmoidv)(LD(gi) + LD(p)), update = RK_NAME(sigmoidv)(LD(gi + h) + LD(p + h));
+        const float *p = product + r * 2 * h + k, *bi = bias + k;
+        RK_NAME(vec) reset = RK_NAME(sigmoidv)(LD(gi) + LD(bi) + LD(p));
+        RK_NAME(vec) update = RK_NAME(sigmoidv)(LD(gi + h) + LD(bi + h) + LD(p + h));
         ST(gi, reset); ST(gi + h, update);
         ST(reset_hidden + r * h + k, reset * LD(hidden + r * h + k));
     })
 }
 
-RK_ATTR static void RK_NAME(course_gru_update)(long rows, long h, float *gates, float *hidden) {
+RK_ATTR static void RK_NAME(course_gru_update)(long rows, long h, float *gates, const float *bias, float *hidden) {
     RK_FOR_UNITS(rows, h, {
         float *gi = gates + r * 3 * h + k, *c = hidden + r * h + k;
-        RK_NAME(vec) update = LD(gi + h), candidate = RK_NAME(tanhv)(LD(gi + 2 * h));
+        RK_NAME(vec) update = LD(gi + h), candidate = RK_NAME(tanhv)(LD(gi + 2 * h) + LD(bias + 2 * h + k));
         ST(gi + 2 * h, candidate);
         ST(c, update * candidate + (RK_ONE - update) * LD(c));
     })

@@ -10,9 +10,10 @@ import RecurCore
 /// for the SSE2 baseline); `Double` runs the reference below, which the finite-difference checks test.
 /// The tests compare the two on odd sizes for every kernel this machine has.
 public protocol CellPointwise {
-    /// LSTM forward: gates (i, f, g, o pre-activations) → activated in place; c ← f*c + i*g (`previousCellState`,
-    /// when given, receives the old c); cellTanh ← tanh(c); hidden ← o * tanh(c).
-    static func lstmForward(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Self>, cellState: UnsafeMutablePointer<Self>,
+    /// LSTM forward: gates (i, f, g, o pre-activations without the bias) + bias [4H] → activated in place;
+    /// c ← f*c + i*g (`previousCellState`, when given, receives the old c); cellTanh ← tanh(c); hidden ← o * tanh(c).
+    static func lstmForward(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Self>, bias: UnsafePointer<Self>,
+                            cellState: UnsafeMutablePointer<Self>,
                             previousCellState: UnsafeMutablePointer<Self>?, cellTanh: UnsafeMutablePointer<Self>,
                             hidden: UnsafeMutablePointer<Self>, kernel: CPUKernel)
     /// LSTM backward: from the activated gates, tanh(c<t>), c<t-1>, da and dc (updated to dc<t-1>), the
@@ -21,9 +22,9 @@ public protocol CellPointwise {
                              previousCellState: UnsafePointer<Self>, hiddenGradient: UnsafePointer<Self>,
                              cellGradient: UnsafeMutablePointer<Self>, gateGradient: UnsafeMutablePointer<Self>,
                              kernel: CPUKernel)
-    /// PyTorch GRU forward: gates (r, z, n input parts with every bias but b_hn) and hiddenGates (W_hh h; its n
-    /// block receives + b_hn) → activated r, z, n; hidden ← (1 − z) n + z hidden.
-    static func gruForward(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Self>,
+    /// PyTorch GRU forward: gates (r, z, n input parts) + bias [3H] (every bias but b_hn) and hiddenGates (W_hh h;
+    /// its n block receives + b_hn) → activated r, z, n; hidden ← (1 − z) n + z hidden.
+    static func gruForward(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Self>, bias: UnsafePointer<Self>,
                            hiddenGates: UnsafeMutablePointer<Self>, candidateHiddenBias: UnsafePointer<Self>,
                            hidden: UnsafeMutablePointer<Self>, kernel: CPUKernel)
     /// PyTorch GRU backward: the input part's and the recurrent part's gate gradients; hiddenGradient ← dh * z.
@@ -31,12 +32,13 @@ public protocol CellPointwise {
                             previousHidden: UnsafePointer<Self>, hiddenGradient: UnsafeMutablePointer<Self>,
                             gateGradient: UnsafeMutablePointer<Self>, hiddenGateGradient: UnsafeMutablePointer<Self>,
                             kernel: CPUKernel)
-    /// Course GRU, first half: [Γr, Γu] ← σ(gates + product) (product [rows, 2H] = c<t-1>·[W_hr; W_hu]ᵀ);
-    /// resetHidden ← Γr * c<t-1>.
-    static func courseGRUGates(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Self>, product: UnsafePointer<Self>,
+    /// Course GRU, first half: [Γr, Γu] ← σ(gates + bias + product) (bias [3H], of which the first 2H are read;
+    /// product [rows, 2H] = c<t-1>·[W_hr; W_hu]ᵀ); resetHidden ← Γr * c<t-1>.
+    static func courseGRUGates(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Self>, bias: UnsafePointer<Self>,
+                               product: UnsafePointer<Self>,
                                hidden: UnsafePointer<Self>, resetHidden: UnsafeMutablePointer<Self>, kernel: CPUKernel)
-    /// Course GRU, second half: c̃ ← tanh(gates' c̃ block); c ← Γu c̃ + (1 − Γu) c.
-    static func courseGRUUpdate(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Self>,
+    /// Course GRU, second half: c̃ ← tanh(gates' c̃ block + bias's c̃ block); c ← Γu c̃ + (1 − Γu) c.
+    static func courseGRUUpdate(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Self>, bias: UnsafePointer<Self>,
                                 hidden: UnsafeMutablePointer<Self>, kernel: CPUKernel)
     /// Course GRU backward, first half: dc̃ and dΓu pre-activation gradients; hiddenGradient ← dc (1 − Γu).
     static func courseGRUBackwardCandidate(rows: Int, hiddenSize: Int, gates: UnsafePointer<Self>,
@@ -55,10 +57,10 @@ public protocol CellPointwise {
 }
 
 extension Float: CellPointwise {
-    public static func lstmForward(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Float>, cellState: UnsafeMutablePointer<Float>,
-                                   previousCellState: UnsafeMutablePointer<Float>?, cellTanh: UnsafeMutablePointer<Float>,
-                                   hidden: UnsafeMutablePointer<Float>, kernel: CPUKernel) {
-        recur_lstm_forward(kernel.isa, rows, hiddenSize, gates, cellState, previousCellState, cellTanh, hidden)
+    public static func lstmForward(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>,
+                                   cellState: UnsafeMutablePointer<Float>, previousCellState: UnsafeMutablePointer<Float>?,
+                                   cellTanh: UnsafeMutablePointer<Float>, hidden: UnsafeMutablePointer<Float>, kernel: CPUKernel) {
+        recur_lstm_forward(kernel.isa, rows, hiddenSize, gates, bias, cellState, previousCellState, cellTanh, hidden)
     }
 
     public static func lstmBackward(rows: Int, hiddenSize: Int, gates: UnsafePointer<Float>, cellTanh: UnsafePointer<Float>,
@@ -69,10 +71,10 @@ extension Float: CellPointwise {
                             gateGradient)
     }
 
-    public static func gruForward(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Float>,
+    public static func gruForward(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>,
                                   hiddenGates: UnsafeMutablePointer<Float>, candidateHiddenBias: UnsafePointer<Float>,
                                   hidden: UnsafeMutablePointer<Float>, kernel: CPUKernel) {
-        recur_gru_forward(kernel.isa, rows, hiddenSize, gates, hiddenGates, candidateHiddenBias, hidden)
+        recur_gru_forward(kernel.isa, rows, hiddenSize, gates, bias, hiddenGates, candidateHiddenBias, hidden)
     }
 
     public static func gruBackward(rows: Int, hiddenSize: Int, gates: UnsafePointer<Float>, hiddenGates: UnsafePointer<Float>,
@@ -83,14 +85,15 @@ extension Float: CellPointwise {
                            hiddenGateGradient)
     }
 
-    public static func courseGRUGates(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Float>, product: UnsafePointer<Float>,
-                                      hidden: UnsafePointer<Float>, resetHidden: UnsafeMutablePointer<Float>, kernel: CPUKernel) {
-        recur_course_gru_gates(kernel.isa, rows, hiddenSize, gates, product, hidden, resetHidden)
+    public static func courseGRUGates(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>,
+                                      product: UnsafePointer<Float>, hidden: UnsafePointer<Float>,
+                                      resetHidden: UnsafeMutablePointer<Float>, kernel: CPUKernel) {
+        recur_course_gru_gates(kernel.isa, rows, hiddenSize, gates, bias, product, hidden, resetHidden)
     }
 
-    public static func courseGRUUpdate(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Float>,
+    public static func courseGRUUpdate(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>,
                                        hidden: UnsafeMutablePointer<Float>, kernel: CPUKernel) {
-        recur_course_gru_update(kernel.isa, rows, hiddenSize, gates, hidden)
+        recur_course_gru_update(kernel.isa, rows, hiddenSize, gates, bias, hidden)
     }
 
     public static func courseGRUBackwardCandidate(rows: Int, hiddenSize: Int, gates: UnsafePointer<Float>,
@@ -124,14 +127,14 @@ extension Double: CellPointwise {
     private static func tanh(_ x: Double) -> Double { Foundation.tanh(x) }
 
     public static func lstmForward(rows: Int, hiddenSize h: Int, gates: UnsafeMutablePointer<Double>,
-                                   cellState: UnsafeMutablePointer<Double>, previousCellState: UnsafeMutablePointer<Double>?,
-                                   cellTanh: UnsafeMutablePointer<Double>, hidden: UnsafeMutablePointer<Double>,
-                                   kernel: CPUKernel) {
+                                   bias b: UnsafePointer<Double>, cellState: UnsafeMutablePointer<Double>,
+                                   previousCellState: UnsafeMutablePointer<Double>?, cellTanh: UnsafeMutablePointer<Double>,
+                                   hidden: UnsafeMutablePointer<Double>, kernel: CPUKernel) {
         for row in 0..<rows {
             let gate = gates + row * 4 * h, c = cellState + row * h
             for k in 0..<h {
-                let update = sigmoid(gate[k]), forget = sigmoid(gate[h + k])
-                let candidate = tanh(gate[2 * h + k]), output = sigmoid(gate[3 * h + k])
+                let update = sigmoid(gate[k] + b[k]), forget = sigmoid(gate[h + k] + b[h + k])
+                let candidate = tanh(gate[2 * h + k] + b[2 * h + k]), output = sigmoid(gate[3 * h + k] + b[3 * h + k])
                 previousCellState?[row * h + k] = c[k]
                 c[k] = update * candidate + forget * c[k]                 // c<t> = Γu * c̃ + Γf * c<t-1>
                 cellTanh[row * h + k] = tanh(c[k])
@@ -162,14 +165,15 @@ extension Double: CellPointwise {
     }
 
     public static func gruForward(rows: Int, hiddenSize h: Int, gates: UnsafeMutablePointer<Double>,
-                                  hiddenGates: UnsafeMutablePointer<Double>, candidateHiddenBias: UnsafePointer<Double>,
-                                  hidden: UnsafeMutablePointer<Double>, kernel: CPUKernel) {
+                                  bias b: UnsafePointer<Double>, hiddenGates: UnsafeMutablePointer<Double>,
+                                  candidateHiddenBias: UnsafePointer<Double>, hidden: UnsafeMutablePointer<Double>,
+                                  kernel: CPUKernel) {
         for row in 0..<rows {
             let gate = gates + row * 3 * h, q = hiddenGates + row * 3 * h, state = hidden + row * h
             for k in 0..<h {
-                let reset = sigmoid(gate[k] + q[k]), keep = sigmoid(gate[h + k] + q[h + k])
+                let reset = sigmoid(gate[k] + b[k] + q[k]), keep = sigmoid(gate[h + k] + b[h + k] + q[h + k])
                 q[2 * h + k] += candidateHiddenBias[k]                                  // W_hn h + b_hn
-                let candidate = tanh(gate[2 * h + k] + reset * q[2 * h + k])            // n
+                let candidate = tanh(gate[2 * h + k] + b[2 * h + k] + reset * q[2 * h + k])   // n
                 state[k] = (1 - keep) * candidate + keep * state[k]                     // h′ = (1 − z) n + z h
                 gate[k] = reset; gate[h + k] = keep; gate[2 * h + k] = candidate
             }
@@ -197,24 +201,26 @@ extension Double: CellPointwise {
     }
 
     public static func courseGRUGates(rows: Int, hiddenSize h: Int, gates: UnsafeMutablePointer<Double>,
-                                      product: UnsafePointer<Double>, hidden: UnsafePointer<Double>,
-                                      resetHidden: UnsafeMutablePointer<Double>, kernel: CPUKernel) {
+                                      bias b: UnsafePointer<Double>, product: UnsafePointer<Double>,
+                                      hidden: UnsafePointer<Double>, resetHidden: UnsafeMutablePointer<Double>,
+                                      kernel: CPUKernel) {
         for row in 0..<rows {
             let gate = gates + row * 3 * h, p = product + row * 2 * h
             for k in 0..<h {
-                gate[k] = sigmoid(gate[k] + p[k])                                     // Γr
-                gate[h + k] = sigmoid(gate[h + k] + p[h + k])                         // Γu
+                gate[k] = sigmoid(gate[k] + b[k] + p[k])                              // Γr
+                gate[h + k] = sigmoid(gate[h + k] + b[h + k] + p[h + k])              // Γu
                 resetHidden[row * h + k] = gate[k] * hidden[row * h + k]              // Γr * c<t-1>
             }
         }
     }
 
     public static func courseGRUUpdate(rows: Int, hiddenSize h: Int, gates: UnsafeMutablePointer<Double>,
-                                       hidden: UnsafeMutablePointer<Double>, kernel: CPUKernel) {
+                                       bias b: UnsafePointer<Double>, hidden: UnsafeMutablePointer<Double>,
+                                       kernel: CPUKernel) {
         for row in 0..<rows {
             let gate = gates + row * 3 * h, c = hidden + row * h
             for k in 0..<h {
-                gate[2 * h + k] = tanh(gate[2 * h + k])                               // c̃
+                gate[2 * h + k] = tanh(gate[2 * h + k] + b[2 * h + k])                // c̃
                 c[k] = gate[h + k] * gate[2 * h + k] + (1 - gate[h + k]) * c[k]       // c = Γu c̃ + (1 − Γu) c
             }
         }

@@ -20,7 +20,8 @@
 extension RecurrentDirection {
     // MARK: Course GRU
 
-    func courseGRUForwardStep(_ rows: StepRows, recurrent: [S.PreparedMatrix]) {
+    /// `bias`: b_ih + b_hh, [3H].
+    func courseGRUForwardStep(_ rows: StepRows, recurrent: [S.PreparedMatrix], bias: UnsafePointer<S>) {
         let h = hiddenSize, g = gateWidth, settings = rows.settings, m = rows.count
         let z = gates.pointer + rows.packedFirst * g, hidden = self.hidden.pointer + rows.first * h
         let product = gateScratch.pointer + rows.first * 2 * h
@@ -30,7 +31,8 @@ extension RecurrentDirection {
         let reset = stepRows(resetHidden, rows, width: h)
         forEachRowBlock(m, settings: settings) { block in
             let first = block.lowerBound
-            S.courseGRUGates(rows: block.count, hiddenSize: h, gates: z + first * g, product: product + first * 2 * h,
+            S.courseGRUGates(rows: block.count, hiddenSize: h, gates: z + first * g, bias: bias,
+                             product: product + first * 2 * h,
                              hidden: hidden + first * h, resetHidden: reset + first * h, kernel: settings.kernel)
         }
         // c̃ pre-activation += (Γr * c<t-1>)·W_hcᵀ.
@@ -38,8 +40,8 @@ extension RecurrentDirection {
                    settings: settings)
         forEachRowBlock(m, settings: settings) { block in
             let first = block.lowerBound
-            S.courseGRUUpdate(rows: block.count, hiddenSize: h, gates: z + first * g, hidden: hidden + first * h,
-                              kernel: settings.kernel)
+            S.courseGRUUpdate(rows: block.count, hiddenSize: h, gates: z + first * g, bias: bias,
+                              hidden: hidden + first * h, kernel: settings.kernel)
         }
     }
 
@@ -77,7 +79,9 @@ extension RecurrentDirection {
 
     // MARK: PyTorch GRU
 
-    func pytorchGRUForwardStep(_ rows: StepRows, recurrent: [S.PreparedMatrix], weights w: DirectionWeights<S>) {
+    /// `bias`: b_ih + b_hh except b_hn (the n block holds b_in alone), [3H]; b_hn is read from `w`.
+    func pytorchGRUForwardStep(_ rows: StepRows, recurrent: [S.PreparedMatrix], bias: UnsafePointer<S>,
+                               weights w: DirectionWeights<S>) {
         let h = hiddenSize, g = gateWidth, settings = rows.settings, m = rows.count
         let z = gates.pointer + rows.packedFirst * g, hidden = self.hidden.pointer + rows.first * h
         let hiddenGates = stepRows(self.hiddenGates, rows, width: g)
@@ -86,7 +90,8 @@ extension RecurrentDirection {
                    settings: settings)
         forEachRowBlock(m, settings: settings) { block in
             let first = block.lowerBound
-            S.gruForward(rows: block.count, hiddenSize: h, gates: z + first * g, hiddenGates: hiddenGates + first * g,
+            S.gruForward(rows: block.count, hiddenSize: h, gates: z + first * g, bias: bias,
+                         hiddenGates: hiddenGates + first * g,
                          candidateHiddenBias: w.hiddenBias + 2 * h, hidden: hidden + first * h, kernel: settings.kernel)
         }
     }

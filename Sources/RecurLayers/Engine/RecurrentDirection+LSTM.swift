@@ -20,7 +20,8 @@
 ///     dc<t-1>  = dc * Γf
 ///     da<t-1>  = W_hhᵀ [dΓu; dΓf; dc̃; dΓo]
 extension RecurrentDirection {
-    func lstmForwardStep(_ rows: StepRows, recurrent: [S.PreparedMatrix]) {
+    /// `bias`: b_ih + b_hh, [4H].
+    func lstmForwardStep(_ rows: StepRows, recurrent: [S.PreparedMatrix], bias: UnsafePointer<S>) {
         let h = hiddenSize, g = gateWidth, settings = rows.settings
         let z = gates.pointer + rows.packedFirst * g
         let a = hidden.pointer + rows.first * h, c = memory.pointer + rows.first * h
@@ -30,7 +31,7 @@ extension RecurrentDirection {
         let cPrevious = keepsCache ? previousMemory.pointer + rows.packedFirst * h : nil
         forEachRowBlock(rows.count, settings: settings) { block in
             let first = block.lowerBound
-            S.lstmForward(rows: block.count, hiddenSize: h, gates: z + first * g, cellState: c + first * h,
+            S.lstmForward(rows: block.count, hiddenSize: h, gates: z + first * g, bias: bias, cellState: c + first * h,
                           previousCellState: cPrevious.map { $0 + first * h }, cellTanh: tanhC + first * h,
                           hidden: a + first * h, kernel: settings.kernel)
         }

@@ -12,10 +12,11 @@
 ///     da<t-1>  = W_aaᵀ dz<t>
 ///     dW_aa   += dz<t> a<t-1>ᵀ,  dW_ax += dz<t> x<t>ᵀ,  db_a += dz<t>    (after the loop)
 extension RecurrentDirection {
-    /// gates rows [m, H]: z = projection + a<t-1>·W_aaᵀ, then a<t> = g(z) (kept in place: it is the output).
-    func rnnForwardStep(_ rows: StepRows, recurrent: [S.PreparedMatrix]) {
+    /// gates rows [m, H]: z = projection + b_a + a<t-1>·W_aaᵀ, then a<t> = g(z) (kept in place: it is the output).
+    func rnnForwardStep(_ rows: StepRows, recurrent: [S.PreparedMatrix], bias: UnsafePointer<S>) {
         let h = hiddenSize, settings = rows.settings
         let z = gates.pointer + rows.packedFirst * h, a = hidden.pointer + rows.first * h
+        S.addBias(rows: rows.count, width: h, bias: bias, to: z, kernel: settings.kernel)
         S.multiply(m: rows.count, a: a, lda: h, prepared: recurrent[0], c: z, ldc: h, accumulate: true, settings: settings)
         forEachRowBlock(rows.count, settings: settings) { block in
             let first = block.lowerBound * h, count = block.count * h

@@ -65,7 +65,8 @@ final class RecurrentDirection<S: RecurrentScalar> {
     let keepsCache: Bool
     let settings: ComputeSettings
 
-    /// [N, G]: first the projection W_ih x + biases, then, step by step, the activated gates.
+    /// [N, G]: first the projection W_ih x (the biases are added where each step reads it), then, step by step,
+    /// the activated gates.
     let gates: ScalarBuffer<S>
     /// [N, H]: h<t> of every live row.
     let output: ScalarBuffer<S>
@@ -207,7 +208,9 @@ final class RecurrentDirection<S: RecurrentScalar> {
                        b: w.inputWeight, ldb: inputSize, transposeB: true, c: gates.pointer, ldc: g,
                        accumulate: false, settings: settings)
         }
-        let bias = timeIndependentBias(w)
+        let bias = ScalarBuffer<S>(count: g, workspace: workspace)
+        for (j, value) in timeIndependentBias(w).enumerated() { bias.pointer[j] = value }
+        let b = UnsafePointer(bias.pointer)
         if let initialHidden { hidden.pointer.update(from: initialHidden, count: batch.batchSize * h) }
         if let initialMemory, configuration.cell == .lstm {
             memory.pointer.update(from: initialMemory, count: batch.batchSize * h)
@@ -218,20 +221,18 @@ final class RecurrentDirection<S: RecurrentScalar> {
             self.prefetch(self.gates, rows, width: g, forWriting: true)
             if pytorchGRUCache { self.prefetch(self.hiddenGates, rows, width: g, forWriting: true) }
         }
+        // The biases are added step by step, where the gates are read (by the cells' pointwise kernels).
         forEachStep(forwardSteps, upcoming: upcoming) { _, rows in
-            // + b, here rather than in a pass of its own: these rows are about to be used, and each thread adds its own.
-            S.addBias(rows: rows.count, width: g, bias: bias, to: gates.pointer + rows.packedFirst * g,
-                      kernel: rows.settings.kernel)
             let h0 = hidden.pointer + rows.first * h, count = rows.count * h
             if keepsCache { (previousHidden.pointer + rows.packedFirst * h).update(from: h0, count: count) }
             switch configuration.cell {
-            case .rnn: rnnForwardStep(rows, recurrent: recurrent)
-            case .lstm: lstmForwardStep(rows, recurrent: recurrent)
+            case .rnn: rnnForwardStep(rows, recurrent: recurrent, bias: b)
+            case .lstm: lstmForwardStep(rows, recurrent: recurrent, bias: b)
             case .gru:
                 if configuration.gruVariant == .course {
-                    courseGRUForwardStep(rows, recurrent: recurrent)
+                    courseGRUForwardStep(rows, recurrent: recurrent, bias: b)
                 } else {
-                    pytorchGRUForwardStep(rows, recurrent: recurrent, weights: w)
+                    pytorchGRUForwardStep(rows, recurrent: recurrent, bias: b, weights: w)
                 }
             }
             (output.pointer + rows.packedFirst * h).update(from: h0, count: count)
