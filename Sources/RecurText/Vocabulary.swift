@@ -9,7 +9,7 @@
 /// default) is appended to every line, as the seed adds `<EOS>` at the end of each sentence and as PTB's
 /// convention does. Words are ordered by count (most frequent first; ties alphabetically). Words below
 /// `minimumCount`, or beyond the `maximumSize` most frequent, become the unknown token (`<unk>` by default,
-/// always in a word vocabulary). Lines are split on '\n' only (never on U+0085 or U+2028).
+/// always in a word vocabulary). Lines are split on '\n' and "\r\n" only (never on U+0085 or U+2028).
 ///
 /// **Case.** Nothing is lowercased unless `lowercases` is set; then text is lowercased (Unicode's
 /// default lowercasing) before it is split into tokens, both when building and when encoding.
@@ -44,29 +44,43 @@ public struct Vocabulary: Codable, Equatable, Sendable {
 
     /// The character vocabulary of `text` (plus '\n', the end token, if the text has none).
     public init(characters text: String, lowercases: Bool = false, unknownToken: String? = nil) {
-        let source = lowercases ? text.lowercased() : text
-        var set: Set<String> = ["\n"]
-        for character in source { set.insert(String(character)) }
+        var counter = TokenCounter(level: .char, lowercases: lowercases)
+        counter.add(text)
+        self.init(characters: counter, unknownToken: unknownToken)
+    }
+
+    /// The character vocabulary of the text `counter` has read.
+    public init(characters counter: TokenCounter, unknownToken: String? = nil) {
+        precondition(counter.level == .char, "a character vocabulary needs characters counted")
+        var set = Set(counter.counts.keys)
+        set.insert("\n")
         if let unknownToken { set.insert(unknownToken) }
         self.init(level: .char, tokens: set.sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) },
-                  endToken: "\n", unknownToken: unknownToken, lowercases: lowercases)
+                  endToken: "\n", unknownToken: unknownToken, lowercases: counter.lowercases)
     }
 
     /// The word vocabulary of `text`.
     /// - Parameters: maximumSize counts the end and unknown tokens; minimumCount drops rarer words.
     public init(words text: String, maximumSize: Int? = nil, minimumCount: Int = 1, lowercases: Bool = false,
                 endToken: String = "<eos>", unknownToken: String = "<unk>") {
-        var counts: [String: Int] = [:]
-        for line in Vocabulary.lines(lowercases ? text.lowercased() : text) {
-            for word in Vocabulary.words(line) { counts[word, default: 0] += 1 }
-        }
+        var counter = TokenCounter(level: .word, lowercases: lowercases)
+        counter.add(text)
+        self.init(words: counter, maximumSize: maximumSize, minimumCount: minimumCount, endToken: endToken,
+                  unknownToken: unknownToken)
+    }
+
+    /// The word vocabulary of the text `counter` has read (see `init(words:…)`).
+    public init(words counter: TokenCounter, maximumSize: Int? = nil, minimumCount: Int = 1,
+                endToken: String = "<eos>", unknownToken: String = "<unk>") {
+        precondition(counter.level == .word, "a word vocabulary needs words counted")
+        var counts = counter.counts
         counts[endToken] = nil
         counts[unknownToken] = nil
         var kept = counts.filter { $0.value >= minimumCount }.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
             .map(\.key)
         if let maximumSize { kept = Array(kept.prefix(max(0, maximumSize - 2))) }
         self.init(level: .word, tokens: kept + [unknownToken, endToken], endToken: endToken, unknownToken: unknownToken,
-                  lowercases: lowercases)
+                  lowercases: counter.lowercases)
     }
 
     public var count: Int { tokens.count }
@@ -87,10 +101,12 @@ public struct Vocabulary: Codable, Equatable, Sendable {
     /// The ids of `text` (see `split`); a token outside the vocabulary becomes the unknown token, or, without
     /// one, is an error naming it and its position (in tokens). Reads the text once, without an array of
     /// token strings, so a large corpus costs little more than its ids.
-    public func encode(_ text: String) throws(VocabularyError) -> [Int] {
+    /// - Parameter completesLastLine: false when `text` is a piece of a longer text that stops inside a line
+    ///   (see `TextFile.forEachPiece`): the end token then waits for the piece that ends the line.
+    public func encode(_ text: String, completesLastLine: Bool = true) throws(VocabularyError) -> [Int] {
         var result: [Int] = []
         result.reserveCapacity(level == .char ? text.utf8.count : text.utf8.count / 4)
-        try forEachToken(of: text) { token throws(VocabularyError) in
+        try forEachToken(of: text, completesLastLine: completesLastLine) { token throws(VocabularyError) in
             if let id = ids[token] {
                 result.append(id)
             } else if let unknown = unknownID {
@@ -103,22 +119,24 @@ public struct Vocabulary: Codable, Equatable, Sendable {
     }
 
     /// Calls `body` with each token of `text` in order: the one definition of how text becomes tokens.
-    private func forEachToken<E: Error>(of text: String, _ body: (String) throws(E) -> Void) throws(E) {
+    private func forEachToken<E: Error>(of text: String, completesLastLine: Bool = true,
+                                        _ body: (String) throws(E) -> Void) throws(E) {
         let source = lowercases ? text.lowercased() : text
         switch level {
         case .char:
             for character in source { try body(String(character)) }
         case .word:
-            for line in Vocabulary.lines(source) {
+            let lines = Vocabulary.lines(source), open = !completesLastLine && source.utf8.last != 0x0A
+            for (index, line) in lines.enumerated() {
                 for word in Vocabulary.words(line) { try body(word) }
-                try body(endToken)
+                if !(open && index == lines.count - 1) { try body(endToken) }
             }
         }
     }
 
     /// The ids of one sentence followed by the end token, as a model scores it (`"the cat"` → the, cat, <eos>).
     public func encodeSentence(_ sentence: String) throws(VocabularyError) -> [Int] {
-        let trimmed = sentence.hasSuffix("\n") ? String(sentence.dropLast()) : sentence
+        let trimmed = sentence.last == "\n" || sentence.last == "\r\n" ? String(sentence.dropLast()) : sentence
         let ids = try encode(trimmed)
         return level == .word ? ids : ids + [endID]
     }
@@ -141,9 +159,10 @@ public struct Vocabulary: Codable, Equatable, Sendable {
         }
     }
 
-    /// Lines split on '\n' only; a final empty piece (text ending with '\n') is not a line.
+    /// Lines split on '\n' (or "\r\n", which is one Swift character) only; a final empty piece (text ending with a
+    /// line break) is not a line.
     public static func lines(_ text: String) -> [Substring] {
-        var pieces = text.split(separator: "\n", omittingEmptySubsequences: false)
+        var pieces = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
         if pieces.last?.isEmpty == true { pieces.removeLast() }
         return pieces
     }
@@ -191,6 +210,34 @@ public enum VocabularyError: Error, Equatable, CustomStringConvertible {
                 ? token.unicodeScalars.map { "U+" + String($0.value, radix: 16, uppercase: true) }.joined(separator: " ") + " \(token.debugDescription)"
                 : token.debugDescription
             return "\(shown) at token \(position) is not in the vocabulary (and it has no unknown token)"
+        }
+    }
+}
+
+/// Counts the tokens of a text read a piece at a time (as `TextFile.forEachPiece` gives it), so a vocabulary can
+/// be built from a corpus that is never held whole: characters, or the words of each line (pieces must not
+/// split a word; the end token is not counted).
+public struct TokenCounter: Sendable {
+    public let level: Vocabulary.Level
+    public let lowercases: Bool
+    /// How often each token occurred so far.
+    public private(set) var counts: [String: Int] = [:]
+
+    public init(level: Vocabulary.Level, lowercases: Bool = false) {
+        self.level = level
+        self.lowercases = lowercases
+    }
+
+    /// Counts the tokens of the next piece of text.
+    public mutating func add(_ text: String) {
+        let source = lowercases ? text.lowercased() : text
+        switch level {
+        case .char:
+            for character in source { counts[String(character), default: 0] += 1 }
+        case .word:
+            for line in Vocabulary.lines(source) {
+                for word in Vocabulary.words(line) { counts[word, default: 0] += 1 }
+            }
         }
     }
 }

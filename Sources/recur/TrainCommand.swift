@@ -200,6 +200,15 @@ struct TrainCommand: ParsableCommand {
         return Vocabulary(characters: text + (held ?? ""), lowercases: lowercase, unknownToken: unkToken)
     }
 
+    /// The vocabulary of text counted a piece at a time (the characters of both files, the words of `--data`).
+    func vocabulary(counted counter: TokenCounter) -> Vocabulary {
+        if level == "word" {
+            return Vocabulary(words: counter, maximumSize: maxVocabularySize, minimumCount: minCount,
+                              endToken: eosToken, unknownToken: unkToken ?? "<unk>")
+        }
+        return Vocabulary(characters: counter, unknownToken: unkToken)
+    }
+
     func modelConfiguration(vocabularySize: Int, startToken: String?) -> LanguageModelConfiguration {
         let recurrent = RecurrentConfiguration(
             cell: RecurrentConfiguration.Cell(rawValue: cell)!, inputSize: embeddingSize ?? vocabularySize,

@@ -13,6 +13,85 @@ struct TrainingCorpus {
     let description: String
 
     init(_ command: TrainCommand) throws {
+        if command.layout == "lines" {
+            try self.init(lines: command)
+        } else {
+            try self.init(stream: command)
+        }
+    }
+
+    /// The stream layout: one stream of token ids; the model reads the end token of the line before. The files
+    /// are read a piece at a time, twice (once to count the tokens, once to encode them into a memory-mapped
+    /// token file), so a corpus never has to fit in memory as text or as an array of ids.
+    private init(stream command: TrainCommand) throws {
+        let unit = command.level == "char" ? "characters" : "words"
+        func forEachPiece(_ path: String, _ body: (String, Bool) throws -> Void) throws {
+            do {
+                try TextFile.forEachPiece(path, replacingInvalid: command.replaceInvalidUtf8,
+                                          cutsAnywhereASCII: command.level == "char", body)
+            } catch let error as TextFileError {
+                throw CommandFailure("\(error)")
+            }
+        }
+        var counter = TokenCounter(level: command.level == "word" ? .word : .char, lowercases: command.lowercase)
+        var crc = CRC32()
+        try forEachPiece(command.data) { piece, _ in
+            counter.add(piece)
+            crc.update(piece.utf8)
+        }
+        if let valid = command.valid {
+            try forEachPiece(valid) { piece, _ in
+                if counter.level == .char { counter.add(piece) }   // a word vocabulary comes from the training text alone
+                crc.update(piece.utf8)
+            }
+        }
+        for part in [command.layout, command.level] { crc.update(part.utf8) }
+        checksum = crc.value
+        let vocabulary = command.vocabulary(counted: counter)
+        self.vocabulary = vocabulary
+        startToken = vocabulary.endToken
+        func encode(_ path: String) throws -> TokenIDs {
+            do {
+                let writer = try TokenFileWriter(vocabularySize: vocabulary.count)
+                try forEachPiece(path) { piece, endsLine in
+                    let pieceIDs: [Int]
+                    do {
+                        pieceIDs = try vocabulary.encode(piece, completesLastLine: endsLine)
+                    } catch let error as VocabularyError {
+                        guard case .unknownToken(let token, let position) = error else { throw CommandFailure("\(path): \(error)") }
+                        throw CommandFailure("\(path): \(VocabularyError.unknownToken(token, position: writer.count + position))")
+                    }
+                    try writer.append(pieceIDs)
+                }
+                return try writer.finish()
+            } catch let error as TokenFileError {
+                throw CommandFailure("\(path): \(error)")
+            }
+        }
+        var ids = try encode(command.data)
+        var heldIDs = try command.valid.map(encode)
+        if command.valid == nil && command.validFraction > 0 {
+            let count = Int((Double(ids.count) * command.validFraction).rounded())
+            heldIDs = ids[(ids.count - count)..<ids.count]
+            ids = ids[0..<(ids.count - count)]
+        }
+        let lanes = command.batchSize
+        guard ids.count > lanes else {
+            throw CommandFailure("\(command.data): \(ids.count) training \(unit) are too few for --batch-size \(lanes) lanes")
+        }
+        training = TokenStream(tokens: ids, batchSize: lanes, sequenceLength: command.sequenceLength)
+        if let heldIDs, heldIDs.count > 1 {
+            validation = TokenStream(tokens: heldIDs, batchSize: min(lanes, heldIDs.count - 1),
+                                     sequenceLength: command.sequenceLength)
+        } else {
+            validation = nil
+        }
+        description = "\(ids.count) \(unit) (\(heldIDs?.count ?? 0) held out), \(vocabulary.count) distinct"
+    }
+
+    /// The lines layout: each line a sequence of its own, from the zero input: inputs [x<1> = 0, t1 … tn],
+    /// targets [t1 … tn, end]. The lines are held in memory.
+    private init(lines command: TrainCommand) throws {
         func read(_ path: String) throws -> String {
             do {
                 return try TextFile.read(path, replacingInvalid: command.replaceInvalidUtf8)
@@ -25,65 +104,33 @@ struct TrainingCorpus {
         let vocabulary = command.vocabulary(text: text, held: held)
         self.vocabulary = vocabulary
         var crc = CRC32()
-        for part in [text, held ?? "", command.layout, command.level] { Array(part.utf8).withUnsafeBytes { crc.update($0) } }
+        for part in [text, held ?? "", command.layout, command.level] { crc.update(part.utf8) }
         checksum = crc.value
         let fraction = command.valid == nil ? command.validFraction : 0
-        func encode(_ text: String, _ path: String) throws -> [Int] {
-            do {
-                return try vocabulary.encode(text)
-            } catch {
-                throw CommandFailure("\(path): \(error)")
-            }
-        }
         let unit = vocabulary.level == .char ? "characters" : "words"
-        if command.layout == "lines" {
-            // Each line, from the zero input: inputs [x<1> = 0, t1 … tn], targets [t1 … tn, end].
-            startToken = nil
-            func examples(_ text: String, _ path: String) throws -> [(inputs: [Int], targets: [Int])] {
-                try Vocabulary.lines(text).filter { !$0.isEmpty }.map { line in
-                    let ids: [Int]
-                    do {
-                        ids = try vocabulary.encodeSentence(String(line))
-                    } catch {
-                        throw CommandFailure("\(path): \(error)")
-                    }
-                    return (inputs: [-1] + ids.dropLast(), targets: ids)
+        startToken = nil
+        func examples(_ text: String, _ path: String) throws -> [(inputs: [Int], targets: [Int])] {
+            try Vocabulary.lines(text).filter { !$0.isEmpty }.map { line in
+                let ids: [Int]
+                do {
+                    ids = try vocabulary.encodeSentence(String(line))
+                } catch {
+                    throw CommandFailure("\(path): \(error)")
                 }
+                return (inputs: [-1] + ids.dropLast(), targets: ids)
             }
-            var lines = try examples(text, command.data)
-            var heldLines = try held.map { try examples($0, command.valid!) } ?? []
-            if fraction > 0 {
-                let count = Int((Double(lines.count) * fraction).rounded())
-                heldLines = Array(lines.suffix(count))
-                lines.removeLast(count)
-            }
-            guard !lines.isEmpty else { throw CommandFailure("\(command.data): no lines left to train on") }
-            training = SequenceExamples(examples: lines, batchSize: min(command.batchSize, lines.count), seed: command.seed)
-            validation = heldLines.isEmpty ? nil
-                : SequenceExamples(examples: heldLines, batchSize: min(command.batchSize, heldLines.count), shuffles: false)
-            description = "\(lines.count) lines (\(heldLines.count) held out), \(vocabulary.count) distinct \(unit)"
-        } else {
-            // One stream; the model reads the end token of the line before.
-            startToken = vocabulary.endToken
-            var ids = try encode(text, command.data)
-            var heldIDs = try held.map { try encode($0, command.valid!) } ?? []
-            if fraction > 0 {
-                let count = Int((Double(ids.count) * fraction).rounded())
-                heldIDs = Array(ids.suffix(count))
-                ids.removeLast(count)
-            }
-            let lanes = command.batchSize
-            guard ids.count > lanes else {
-                throw CommandFailure("\(command.data): \(ids.count) training \(unit) are too few for --batch-size \(lanes) lanes")
-            }
-            training = TokenStream(tokens: ids, batchSize: lanes, sequenceLength: command.sequenceLength)
-            if heldIDs.count > 1 {
-                validation = TokenStream(tokens: heldIDs, batchSize: min(lanes, heldIDs.count - 1),
-                                         sequenceLength: command.sequenceLength)
-            } else {
-                validation = nil
-            }
-            description = "\(ids.count) \(unit) (\(heldIDs.count) held out), \(vocabulary.count) distinct"
         }
+        var lines = try examples(text, command.data)
+        var heldLines = try held.map { try examples($0, command.valid!) } ?? []
+        if fraction > 0 {
+            let count = Int((Double(lines.count) * fraction).rounded())
+            heldLines = Array(lines.suffix(count))
+            lines.removeLast(count)
+        }
+        guard !lines.isEmpty else { throw CommandFailure("\(command.data): no lines left to train on") }
+        training = SequenceExamples(examples: lines, batchSize: min(command.batchSize, lines.count), seed: command.seed)
+        validation = heldLines.isEmpty ? nil
+            : SequenceExamples(examples: heldLines, batchSize: min(command.batchSize, heldLines.count), shuffles: false)
+        description = "\(lines.count) lines (\(heldLines.count) held out), \(vocabulary.count) distinct \(unit)"
     }
 }

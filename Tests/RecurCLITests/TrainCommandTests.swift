@@ -52,10 +52,13 @@ struct TrainCommandTests {
         let data = dir.appendingPathComponent("text.txt")
         try writeCorpus(data)
         let model = dir.appendingPathComponent("m.recur").path
+        let temporary = dir.appendingPathComponent("tmp")
+        try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: false)
         let result = try RecurBinary.run(["train", "--data", data.path, "--hidden-size", "32", "--batch-size", "4",
                                           "--sequence-length", "16", "--steps", "30", "--validate-every", "10",
-                                          "--threads", "1", "--output", model])
+                                          "--threads", "1", "--output", model], environment: ["TMPDIR": temporary.path])
         #expect(result.status == 0, "\(result.standardError)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: temporary.path).isEmpty, "the token file is gone")
         #expect(result.standardOutput.contains("saved \(model) at step 30; validation loss"))
         #expect(result.standardError.contains("step 30/30"), "the progress lines go to standard error")
         for suffix in ["m.recur", "m.best.recur", "m.log.jsonl", "m.loss.svg"] {

@@ -70,3 +70,90 @@ struct TextFileTests {
         #expect(try TextFile.decode(Data("héllo".utf8), path: "u.txt") == "héllo")
     }
 }
+
+/// Writes `bytes` to a fresh temporary file and returns its path.
+private func temporaryFile(_ bytes: [UInt8], _ name: String = "text") throws -> String {
+    let path = FileManager.default.temporaryDirectory
+        .appendingPathComponent("recur-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).txt").path
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+    return path
+}
+
+/// Every piece `TextFile.forEachPiece` gives for `path`.
+private func pieces(_ path: String, pieceBytes: Int, cutsAnywhereASCII: Bool = false,
+                    replacingInvalid: Bool = false) throws -> [(text: String, endsLine: Bool)] {
+    var result: [(text: String, endsLine: Bool)] = []
+    try TextFile.forEachPiece(path, pieceBytes: pieceBytes, replacingInvalid: replacingInvalid,
+                              cutsAnywhereASCII: cutsAnywhereASCII) { result.append(($0, $1)) }
+    return result
+}
+
+@Suite("Reading a corpus a piece at a time")
+struct TextPieceTests {
+    static let text = "the cat sat\nthe dog sat on the mat\né\u{301}tude ça va\r\nend of the very long line without a break here\nlast"
+
+    @Test("pieces concatenate to the file's text and cut only after '\\n', or before a space in a long line",
+          arguments: [1, 5, 16, 64, 1 << 20])
+    func concatenate(pieceBytes: Int) throws {
+        let path = try temporaryFile(Array(Self.text.utf8))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        for anywhere in [false, true] {
+            let parts = try pieces(path, pieceBytes: pieceBytes, cutsAnywhereASCII: anywhere)
+            #expect(parts.map(\.text).joined() == Self.text)
+            for (index, part) in parts.enumerated() where index + 1 < parts.count {
+                if part.endsLine {
+                    #expect(part.text.utf8.last == 0x0A, "a piece that ends its line ends with '\\n': \(part.text.debugDescription)")
+                } else {
+                    let next = parts[index + 1].text.unicodeScalars.first!
+                    #expect(next.isASCII && (anywhere ? next.value > 0x20 || next == " " : next == " " || next == "\t"),
+                            "a long line is cut before \(anywhere ? "printable ASCII" : "a space"), not before \(next)")
+                }
+            }
+            #expect(parts.last!.endsLine)
+            // Characters are never split: the pieces' characters are the text's.
+            #expect(parts.flatMap { Array($0.text) } == Array(Self.text))
+        }
+    }
+
+    @Test("errors in a later piece name the file's own offset and line; empty files, folders and missing files are refused")
+    func errors() throws {
+        let good = Array(String(repeating: "line of text\n", count: 40).utf8)   // 520 bytes, 40 lines
+        let bad = try temporaryFile(good + Array("ok ".utf8) + [0xC3, 0x28] + Array("\n".utf8))
+        let binary = try temporaryFile(good + [0x41, 0x00])
+        let empty = try temporaryFile([])
+        defer { [bad, binary, empty].forEach { try? FileManager.default.removeItem(atPath: $0) } }
+        #expect(throws: TextFileError(path: bad, problem: "it is not valid UTF-8 (a bad byte 0xC3 at offset 523, line 41); --replace-invalid-utf8 reads such bytes as U+FFFD")) {
+            _ = try pieces(bad, pieceBytes: 32)
+        }
+        #expect(try pieces(bad, pieceBytes: 32, replacingInvalid: true).map(\.text).joined().hasSuffix("ok \u{FFFD}(\n"))
+        #expect(throws: TextFileError(path: binary, problem: "it looks binary, not text (a NUL byte at offset 521, line 41)")) {
+            _ = try pieces(binary, pieceBytes: 32)
+        }
+        #expect(throws: TextFileError(path: empty, problem: "the file is empty")) { _ = try pieces(empty, pieceBytes: 32) }
+        let folder = FileManager.default.temporaryDirectory.path
+        #expect(throws: TextFileError(path: folder, problem: "it is a folder, not a file")) { _ = try pieces(folder, pieceBytes: 32) }
+        #expect(throws: TextFileError(path: "/no/such/file.txt", problem: "there is no such file")) {
+            _ = try pieces("/no/such/file.txt", pieceBytes: 32)
+        }
+    }
+
+    @Test("counting and encoding piece by piece gives the vocabulary and ids of the whole text", arguments: Vocabulary.Level.allCases)
+    func encodePieces(level: Vocabulary.Level) throws {
+        let text = Self.text + "\n" + String(repeating: "a long line of words that goes on ", count: 6) + "\nthe end"
+        let path = try temporaryFile(Array(text.utf8))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        for lowercases in [false, true] {
+            let whole = level == .char ? Vocabulary(characters: text, lowercases: lowercases)
+                                       : Vocabulary(words: text, lowercases: lowercases)
+            for pieceBytes in [7, 40, 1 << 20] {
+                let parts = try pieces(path, pieceBytes: pieceBytes, cutsAnywhereASCII: level == .char)
+                var counter = TokenCounter(level: level, lowercases: lowercases)
+                for part in parts { counter.add(part.text) }
+                let counted = level == .char ? Vocabulary(characters: counter) : Vocabulary(words: counter)
+                #expect(counted == whole, "pieces of \(pieceBytes) bytes")
+                let ids = try parts.flatMap { try whole.encode($0.text, completesLastLine: $0.endsLine) }
+                #expect(ids == (try whole.encode(text)), "pieces of \(pieceBytes) bytes")
+            }
+        }
+    }
+}

@@ -309,3 +309,39 @@ struct ProgressDisplayTests {
         #expect(redraws[1].contains("ETA "))
     }
 }
+
+@Suite("Token ids")
+struct TokenIDTests {
+    @Test("in memory: 2 bytes per id below 65,536, else 4; slices share the storage")
+    func inMemory() {
+        let narrow = TokenIDs([3, 0, 65_535, 7])
+        #expect(narrow.bytesPerID == 2 && Array(narrow) == [3, 0, 65_535, 7] && !narrow.isMapped)
+        let wide = TokenIDs([65_536, 1, 4_000_000_000])
+        #expect(wide.bytesPerID == 4 && Array(wide) == [65_536, 1, 4_000_000_000])
+        let slice = narrow[1..<3]
+        #expect(Array(slice) == [0, 65_535] && Array(slice[1..<2]) == [65_535] && slice.count == 2)
+    }
+
+    @Test("a token file maps back the ids written, in both widths, and leaves no file behind", arguments: [300, 70_000])
+    func mapped(vocabularySize: Int) throws {
+        let folder = try temporaryFolder("token-file")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var generator = SeededGenerator(seed: 9)
+        let ids = (0..<300_000).map { _ in Int.random(in: 0..<vocabularySize, using: &generator) }
+        let writer = try TokenFileWriter(vocabularySize: vocabularySize, folder: folder.path)
+        for start in stride(from: 0, to: ids.count, by: 77_777) { try writer.append(Array(ids[start..<min(ids.count, start + 77_777)])) }
+        let mapped = try writer.finish()
+        #expect(mapped.isMapped && mapped.bytesPerID == (vocabularySize <= 65_536 ? 2 : 4))
+        #expect(Array(mapped) == ids)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).isEmpty, "the file is deleted once mapped")
+        // A stream over mapped ids gives the batches of one over the same ids in an array.
+        let fromArray = TokenStream(tokens: ids, batchSize: 5, sequenceLength: 33)
+        let fromFile = TokenStream(tokens: mapped[1_000..<ids.count], batchSize: 5, sequenceLength: 33)
+        let fromSlice = TokenStream(tokens: Array(ids[1_000...]), batchSize: 5, sequenceLength: 33)
+        #expect(fromFile.batchesPerEpoch == fromSlice.batchesPerEpoch && fromArray.batchesPerEpoch > 0)
+        for index in [0, 1, fromFile.batchesPerEpoch - 1] {
+            let a = fromFile.batch(epoch: 0, index: index), b = fromSlice.batch(epoch: 0, index: index)
+            #expect(a.inputs == b.inputs && a.targets == b.targets && a.lengths == b.lengths)
+        }
+    }
+}

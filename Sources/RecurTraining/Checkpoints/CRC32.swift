@@ -14,6 +14,12 @@ public struct CRC32: Sendable {
     }
 
     /// Continues the checksum over `bytes`.
+    /// Adds the bytes of a string's UTF-8 form.
+    public mutating func update(_ utf8: String.UTF8View) {
+        var text = String(utf8)
+        text.withUTF8 { update(UnsafeRawBufferPointer($0)) }
+    }
+
     public mutating func update(_ bytes: UnsafeRawBufferPointer) {
         guard let base = bytes.baseAddress else { return }
         let count = bytes.count

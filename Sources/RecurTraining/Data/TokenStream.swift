@@ -9,7 +9,7 @@
 /// starts the next document from a zero state. With `zeroInputAtDocumentStart`, each document's first token is
 /// predicted too, from a zero input (the seed's x<1> = 0); otherwise it is only read.
 public struct TokenStream: BatchSource {
-    public let tokens: [Int]
+    public let tokens: TokenIDs
     public let batchSize: Int
     /// T, the longest window.
     public let sequenceLength: Int
@@ -28,6 +28,13 @@ public struct TokenStream: BatchSource {
     /// - Parameters: documentStarts sorted positions in `tokens` where documents begin (nil: one document);
     ///   batchSize B lanes; sequenceLength T.
     public init(tokens: [Int], documentStarts: [Int]? = nil, zeroInputAtDocumentStart: Bool = false,
+                batchSize: Int, sequenceLength: Int) {
+        self.init(tokens: TokenIDs(tokens), documentStarts: documentStarts, zeroInputAtDocumentStart: zeroInputAtDocumentStart,
+                  batchSize: batchSize, sequenceLength: sequenceLength)
+    }
+
+    /// The same over compactly stored (perhaps memory-mapped) ids.
+    public init(tokens: TokenIDs, documentStarts: [Int]? = nil, zeroInputAtDocumentStart: Bool = false,
                 batchSize: Int, sequenceLength: Int) {
         precondition(batchSize >= 1 && sequenceLength >= 1, "batch size and sequence length must be at least 1")
         self.tokens = tokens
