@@ -13,22 +13,40 @@ extension LanguageModel {
     /// log p(tᵢ | start, t₁ … tᵢ₋₁), natural log, for every token of every sequence — the seed's
     /// P(y<1>, …, y<Ty>) = Π P(y<t> | y<1> … y<t−1>) taken apart, one factor per token.
     /// - Parameters: sequences of ids (each scored from the start input, all in one ragged batch); start the
-    ///   input before the first token (−1: zeros).
+    ///   input before the first token (−1: zeros); valuesPerWindow: long sequences go through in windows of
+    ///   steps, the state carried across, so that the [steps, B, V] log-probabilities of one window hold about
+    ///   this many values however long the sequences are.
     /// - Returns: per sequence, one log-probability per token.
-    public func tokenLogProbabilities(_ sequences: [[Int]], start: Int,
+    public func tokenLogProbabilities(_ sequences: [[Int]], start: Int, valuesPerWindow: Int = 1 << 24,
                                       settings: ComputeSettings = .current) -> [[Double]] {
         let b = sequences.count, t = sequences.map(\.count).max() ?? 0
         guard b > 0, t > 0 else { return sequences.map { _ in [] } }
-        var inputs = [Int](repeating: -1, count: t * b)
-        for (column, sequence) in sequences.enumerated() {
-            for step in sequence.indices { inputs[step * b + column] = step == 0 ? start : sequence[step - 1] }
-        }
-        let output = network(input(inputs, steps: t, batchSize: b), lengths: sequences.map(\.count), settings: settings)
         let v = configuration.vocabularySize
-        let logProbabilities = decoder.logSoftmax(output.outputs, settings: settings).scalars   // [T, B, V]
-        return sequences.enumerated().map { column, sequence in
-            sequence.enumerated().map { step, id in Double(logProbabilities[(step * b + column) * v + id]) }
+        let window = max(1, min(t, valuesPerWindow / max(1, b * v)))
+        var state = zeroState(batchSize: b)
+        var result = sequences.map { sequence in [Double](repeating: 0, count: sequence.count) }
+        for first in stride(from: 0, to: t, by: window) {
+            let steps = min(window, t - first)
+            let lengths = sequences.map { max(0, min(steps, $0.count - first)) }
+            var inputs = [Int](repeating: -1, count: steps * b)
+            for (column, sequence) in sequences.enumerated() {
+                for step in 0..<lengths[column] {
+                    let position = first + step
+                    inputs[step * b + column] = position == 0 ? start : sequence[position - 1]
+                }
+            }
+            let output = network(input(inputs, steps: steps, batchSize: b), lengths: lengths, initialState: state,
+                                 settings: settings)
+            state = output.state
+            let logProbabilities = decoder.logSoftmax(output.outputs, settings: settings).scalars   // [steps, B, V]
+            for (column, sequence) in sequences.enumerated() {
+                for step in 0..<lengths[column] {
+                    let id = sequence[first + step]
+                    result[column][first + step] = Double(logProbabilities[(step * b + column) * v + id])
+                }
+            }
         }
+        return result
     }
 
     /// Σ −log p(tᵢ | everything before it) over a whole token stream, read in windows of `window` tokens with

@@ -27,6 +27,8 @@ struct TrainCommand: ParsableCommand {
     var validFraction: Double = 0.1
     @Option(help: "Tokens: char (every character) or word (split on spaces; <eos> ends each line).") var level: String = "char"
     @Option(help: "stream (char-rnn windows over the whole text) or lines (each line a sequence).") var layout: String = "stream"
+    @Option(help: "lines: the most tokens a line may have (each line is trained whole; use --layout stream for long text).")
+    var maxLineLength: Int = 10_000
     @Flag(help: "Lowercase the text before splitting it into tokens.") var lowercase = false
     @Option(help: "word: keep at most this many tokens (the end and unknown tokens included).") var maxVocabularySize: Int?
     @Option(help: "word: words seen fewer times become the unknown token.") var minCount: Int = 1
@@ -96,6 +98,7 @@ struct TrainCommand: ParsableCommand {
             try check(level == "word" || unkToken.count == 1, "--unk-token at char level must be one character, got '\(unkToken)'")
         }
         try check(layout == "stream" || layout == "lines", "--layout must be stream or lines, got '\(layout)'")
+        try check(maxLineLength >= 1, "--max-line-length must be at least 1, got \(maxLineLength)")
         try check(RecurrentConfiguration.Cell(rawValue: cell) != nil, "--cell must be rnn, gru or lstm, got '\(cell)'")
         try check(RecurrentConfiguration.GRUVariant(rawValue: gruVariant) != nil, "--gru-variant must be course or pytorch, got '\(gruVariant)'")
         try check(activation == "tanh" || activation == "relu", "--activation must be tanh or relu, got '\(activation)'")

@@ -47,6 +47,8 @@ struct TrainingCorpus {
         }
         for part in [command.layout, command.level] { crc.update(part.utf8) }
         checksum = crc.value
+        try Self.requireTwoTokens(Set(counter.counts.keys).union(counter.level == .word ? [command.eosToken] : []),
+                                  path: command.data, level: counter.level)
         let vocabulary = command.vocabulary(counted: counter)
         self.vocabulary = vocabulary
         startToken = vocabulary.endToken
@@ -89,6 +91,14 @@ struct TrainingCorpus {
         description = "\(ids.count) \(unit) (\(heldIDs?.count ?? 0) held out), \(vocabulary.count) distinct"
     }
 
+    /// Refuses a text with fewer than two distinct tokens to predict: there is nothing to learn from it.
+    private static func requireTwoTokens(_ tokens: Set<String>, path: String, level: Vocabulary.Level) throws {
+        guard tokens.count < 2 else { return }
+        let kind = level == .char ? "character" : "token"
+        let only = tokens.first.map { " (\($0.debugDescription))" } ?? ""
+        throw CommandFailure("\(path): the text has only one distinct \(kind)\(only); a language model needs at least two to learn anything")
+    }
+
     /// The lines layout: each line a sequence of its own, from the zero input: inputs [x<1> = 0, t1 … tn],
     /// targets [t1 … tn, end]. The lines are held in memory.
     private init(lines command: TrainCommand) throws {
@@ -106,16 +116,23 @@ struct TrainingCorpus {
         var crc = CRC32()
         for part in [text, held ?? "", command.layout, command.level] { crc.update(part.utf8) }
         checksum = crc.value
+        var counter = TokenCounter(level: vocabulary.level, lowercases: vocabulary.lowercases)
+        counter.add(text)
+        try Self.requireTwoTokens(Set(counter.counts.keys).union([vocabulary.endToken]), path: command.data,
+                                  level: vocabulary.level)
         let fraction = command.valid == nil ? command.validFraction : 0
         let unit = vocabulary.level == .char ? "characters" : "words"
         startToken = nil
         func examples(_ text: String, _ path: String) throws -> [(inputs: [Int], targets: [Int])] {
-            try Vocabulary.lines(text).filter { !$0.isEmpty }.map { line in
+            try Vocabulary.lines(text).enumerated().filter { !$0.element.isEmpty }.map { index, line in
                 let ids: [Int]
                 do {
                     ids = try vocabulary.encodeSentence(String(line))
                 } catch {
-                    throw CommandFailure("\(path): \(error)")
+                    throw CommandFailure("\(path): line \(index + 1): \(error)")
+                }
+                guard ids.count <= command.maxLineLength else {
+                    throw CommandFailure("\(path): line \(index + 1) has \(ids.count) tokens, more than --max-line-length \(command.maxLineLength) (with --layout lines each line is trained whole; use --layout stream for long text, or raise --max-line-length)")
                 }
                 return (inputs: [-1] + ids.dropLast(), targets: ids)
             }

@@ -118,6 +118,34 @@ struct ModelCommandTests {
         #expect(object["step"] as? Int == 150 && object["level"] as? String == "word")
     }
 
+    @Test("sample: a negative temperature and a prime outside the vocabulary are named, with a non-zero exit")
+    func badSampling() throws {
+        let model = TrainedModels.characters
+        for arguments in [["--temperature=-1"], ["--temperature", "-1"]] {
+            let result = try RecurBinary.run(["sample", model] + arguments)
+            #expect(result.status != 0 && result.standardError.contains("--temperature"), "\(result.standardError)")
+            #expect(!result.standardError.contains("crashed"))
+        }
+        let negative = try RecurBinary.run(["sample", model, "--temperature=-1"])
+        #expect(negative.standardError.contains("--temperature must be at least 0, got -1.0"))
+        let outside = try RecurBinary.run(["sample", model, "--prime", "the Ω"])
+        #expect(outside.status == 1 && outside.standardError.contains("--prime: U+3A9 \"Ω\" at token 4 is not in the vocabulary"),
+                "\(outside.standardError)")
+    }
+
+    @Test("a file that is not a model, and a folder, are named, with a non-zero exit", arguments: ["sample", "score", "eval", "inspect"])
+    func notAModel(_ command: String) throws {
+        let text = TrainedModels.folder.appendingPathComponent("text.txt").path
+        let extra = command == "eval" ? ["--data", text] : command == "score" ? ["a"] : []
+        let result = try RecurBinary.run([command, text] + extra)
+        #expect(result.status == 1 && result.standardError.contains("\(text): not a Recur checkpoint: a model file is a safetensors file written by recur train"),
+                "\(result.standardError)")
+        let folder = TrainedModels.folder.path
+        let fromFolder = try RecurBinary.run([command, folder] + extra)
+        #expect(fromFolder.status == 1 && fromFolder.standardError.contains("\(folder): it is a folder, not a model file"),
+                "\(fromFolder.standardError)")
+    }
+
     @Test("a missing or damaged model is named, with a non-zero exit", arguments: ["sample", "score", "eval", "inspect"])
     func badModel(_ command: String) throws {
         let damaged = TrainedModels.folder.appendingPathComponent("damaged-\(command).recur")

@@ -82,13 +82,26 @@ struct TrainCommandTests {
         FileManager.default.createFile(atPath: corrupt.path, contents: Data(repeating: 0x41, count: 100))
         let good = dir.appendingPathComponent("good.txt")
         try writeCorpus(good)
+        let one = dir.appendingPathComponent("one.txt"), long = dir.appendingPathComponent("long.txt")
+        FileManager.default.createFile(atPath: one.path, contents: Data(repeating: UInt8(ascii: "a"), count: 200))
+        // A 50 MB single line: too long to train whole as a line, fine as a stream (read in pieces cut before spaces).
+        let letters = Array("abcdefgh ".utf8)
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        FileManager.default.createFile(atPath: long.path, contents: Data((0..<50_000_000).map { _ in
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17   // xorshift64
+            return letters[Int(state % 9)]
+        }))
         let output = dir.appendingPathComponent("m.recur").path
         let cases: [([String], String)] = [
             (["--data", empty.path], "\(empty.path): the file is empty"),
             (["--data", binary.path], "\(binary.path): it looks binary, not text (a NUL byte at offset 4, line 1)"),
             (["--data", latin.path], "\(latin.path): it is not valid UTF-8 (a bad byte 0xE9 at offset 3, line 1)"),
             (["--data", dir.appendingPathComponent("absent.txt").path], "absent.txt: there is no such file"),
-            (["--data", good.path, "--steps", "2", "--resume", corrupt.path], "\(corrupt.path): damaged or truncated"),
+            (["--data", good.path, "--steps", "2", "--resume", corrupt.path], "\(corrupt.path): not a Recur checkpoint"),
+            (["--data", one.path], "\(one.path): the text has only one distinct character (\"a\"); a language model needs at least two"),
+            (["--data", dir.path], "\(dir.path): it is a folder, not a file"),
+            (["--data", long.path, "--layout", "lines"],
+             "\(long.path): line 1 has 50000001 tokens, more than --max-line-length 10000 (with --layout lines each line is trained whole"),
         ]
         for (arguments, message) in cases {
             let result = try RecurBinary.run(["train"] + arguments + ["--output", output, "--threads", "1"])
@@ -96,6 +109,10 @@ struct TrainCommandTests {
             #expect(result.standardError.contains(message), "\(arguments): \(result.standardError)")
         }
         #expect(!FileManager.default.fileExists(atPath: output), "nothing is saved after an error")
+        let stream = try RecurBinary.run(["train", "--data", long.path, "--valid-fraction", "0", "--hidden-size", "16",
+                                          "--steps", "1", "--threads", "1", "--quiet", "--output", output])
+        #expect(stream.status == 0 && stream.standardError.contains("on 50000000 characters"), "\(stream.standardError)")
+        try FileManager.default.removeItem(atPath: output)
         let nowhere = dir.appendingPathComponent("nowhere/m.recur").path
         let result = try RecurBinary.run(["train", "--data", good.path, "--output", nowhere])
         #expect(result.status == 1 && result.standardError.contains("--output \(nowhere): the folder \(dir.path)/nowhere does not exist"),
@@ -109,6 +126,8 @@ struct TrainCommandTests {
         (["--optimizer", "lion"], "--optimizer must be sgd, adam, adamw or rmsprop, got 'lion'"),
         (["--level", "byte"], "--level must be char or word, got 'byte'"),
         (["--dropout", "1"], "--dropout must be in [0, 1)"),
+        (["--sequence-length", "0"], "--sequence-length must be between 1 and"),
+        (["--max-line-length", "0"], "--max-line-length must be at least 1, got 0"),
         (["--optimizer", "adam", "--nesterov"], "Nesterov momentum needs SGD with a momentum above 0"),
     ])
     func badFlags(_ arguments: [String], _ message: String) throws {

@@ -76,7 +76,10 @@ struct CheckpointFileTests {
             }
         }
         #expect(problem([]).hasSuffix("not a Recur checkpoint: the file is empty"))
-        #expect(problem(Array("hello, world".utf8)).contains("damaged or truncated"))
+        #expect(problem(Array("hello, world".utf8)).hasSuffix("not a Recur checkpoint: a model file is a safetensors file written by recur train, and this file does not start like one"))
+        var damagedLength = sampleFile().encoded()
+        damagedLength[6] ^= 0x40
+        #expect(problem(damagedLength).contains("damaged or truncated"), "a checkpoint with a damaged header length is damaged")
         let plain = Safetensors(tensors: [("w", Tensor.ones([2]))]).encoded()
         #expect(problem(plain).contains("has no Recur checksum"))
         var truncated = sampleFile().encoded()
@@ -91,6 +94,9 @@ struct CheckpointFileTests {
         let crc = future.withUnsafeBytes { CRC32.checksum($0) }
         for (i, c) in String(format: "%08x", crc).utf8.enumerated() { future[at + i] = c }
         #expect(problem(future).contains("format version 9 is not one this Recur reads (it reads 1); use a newer Recur"))
+        #expect(throws: CheckpointError(path: folder.path, problem: .unreadable("it is a folder, not a model file"))) {
+            try CheckpointFile.load(from: folder)
+        }
         let missing = folder.appendingPathComponent("absent.recur")
         #expect(throws: CheckpointError(path: missing.path, problem: .unreadable("there is no such file"))) {
             try CheckpointFile.load(from: missing)

@@ -83,6 +83,12 @@ struct LanguageModelInferenceTests {
             let alone = lm.tokenLogProbabilities([sequence], start: -1)[0]
             for (a, b) in zip(together[index], alone) { #expect(abs(a - b) < 1e-5) }
         }
+        // In windows of one or two steps (the state carried across), the scores are the same.
+        for valuesPerWindow in [1, 2 * 3 * lm.configuration.vocabularySize] {
+            let windowed = lm.tokenLogProbabilities(sequences, start: -1, valuesPerWindow: valuesPerWindow)
+            #expect(windowed.map(\.count) == sequences.map(\.count))
+            for (a, b) in zip(windowed.joined(), together.joined()) { #expect(abs(a - b) < 1e-5, "\(valuesPerWindow)") }
+        }
         // The negative log-likelihood of a stream, read in windows, equals the sum of its token scores.
         let stream = [1, 2, 3, 4, 5, 6, 7, 8, 0, 1, 2]
         let (total, count) = lm.negativeLogLikelihood(of: stream, start: 3, window: 4)

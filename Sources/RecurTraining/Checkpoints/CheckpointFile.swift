@@ -79,7 +79,9 @@ public struct CheckpointFile: Sendable {
         do {
             data = try Data(contentsOf: url)
         } catch {
-            let reason = FileManager.default.fileExists(atPath: url.path) ? "it cannot be read" : "there is no such file"
+            var isFolder: ObjCBool = false
+            let exists = FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder)
+            let reason = !exists ? "there is no such file" : isFolder.boolValue ? "it is a folder, not a model file" : "it cannot be read"
             throw CheckpointError(path: url.path, problem: .unreadable(reason))
         }
         do {
@@ -98,6 +100,10 @@ public struct CheckpointFile: Sendable {
         do {
             header = try Safetensors.headerRange(bytes)
         } catch {
+            // A damaged checkpoint still has its header's opening brace after the 8-byte length; other files do not.
+            if bytes.count < 9 || bytes[8] != UInt8(ascii: "{") {
+                throw .notACheckpoint("a model file is a safetensors file written by recur train, and this file does not start like one")
+            }
             throw .corrupt(error.description)
         }
         // The checksum first: a damaged file is reported as damaged, whatever else it seems to say.
