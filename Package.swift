@@ -40,6 +40,6 @@ let package = Package(
         .testTarget(name: "RecurLayersTests", dependencies: ["RecurLayers"], exclude: ["Fixtures"]),
         .testTarget(name: "RecurTextTests", dependencies: ["RecurText"]),
         .testTarget(name: "RecurTrainingTests", dependencies: ["RecurTraining", "RecurModels", "RecurText"]),
-        .testTarget(name: "RecurCLITests", dependencies: ["recur", "RecurTraining"]),
+        .testTarget(name: "RecurCLITests", dependencies: ["recur", "Recur"], exclude: ["Fixtures"]),
     ]
 )
