@@ -13,19 +13,16 @@ difference per token. It exits non-zero if a difference is above 1e-4.
 The virtual environment (outside the repository) needs torch (CPU) and safetensors. Its output when run
 before landing is kept in Scripts/check_torch_export.out.
 """
-import argparse
 import json
 import os
 import subprocess
-import sys
 import tempfile
 
 import torch
 from safetensors.torch import load_file
 from torch import nn
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RECUR = os.path.join(ROOT, ".build", "release", "recur")
+from recur_vocabulary import RECUR, encode, run, tokens_of
 
 
 class LanguageModel(nn.Module):
@@ -60,42 +57,14 @@ class LanguageModel(nn.Module):
         return [log_probabilities[i, t].item() for i, t in enumerate(ids)]
 
 
-def encode(sentence, tokens, config):
-    """The ids recur score reads: words (or characters) of the sentence, unknown ones as unk_token, then eos."""
-    index = {t: i for i, t in enumerate(tokens)}
-    pieces = sentence.split() if config["level"] == "word" else list(sentence)
-    unknown = config.get("unk_token")
-    ids = [index[p] if p in index else index[unknown] for p in pieces]
-    return ids + [index[config["eos_token"]]]
-
-
-def read_vocabulary(path, level):
-    with open(path, encoding="utf-8") as f:
-        lines = f.read().split("\n")[:-1]
-    if level == "word":
-        return lines
-    escapes = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\"}
-    tokens = []
-    for line in lines:
-        token, i = "", 0
-        while i < len(line):
-            if line[i] == "\\":
-                token += escapes[line[i + 1]]
-                i += 2
-            else:
-                token += line[i]
-                i += 1
-        tokens.append(token)
-    return tokens
-
-
 def check(model_path, sentences):
     with tempfile.TemporaryDirectory() as folder:
         state = os.path.join(folder, "model.safetensors")
         subprocess.run([RECUR, "export-torch", model_path, "--output", state], check=True, stdout=subprocess.DEVNULL)
         with open(os.path.join(folder, "model.json")) as f:
             config = json.load(f)
-        tokens = read_vocabulary(os.path.join(folder, "model.vocab.txt"), config["level"])
+        with open(os.path.join(folder, "model.vocab.txt"), encoding="utf-8") as f:
+            tokens = tokens_of(f.read(), config["level"])
         module = LanguageModel(config)
         module.load_state_dict(load_file(state), strict=True)
         module = module.double().eval()
@@ -117,17 +86,5 @@ def check(model_path, sentences):
     return worst
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("models", nargs="+")
-    parser.add_argument("--sentence", action="append",
-                        default=None, help="a sentence to score (default: the README's two)")
-    args = parser.parse_args()
-    sentences = args.sentence or ["The apple and pair salad.", "The apple and pear salad."]
-    print(f"torch {torch.__version__}")
-    worst = max(check(path, sentences) for path in args.models)
-    sys.exit(0 if worst <= 1e-4 else 1)
-
-
 if __name__ == "__main__":
-    main()
+    run(check, f"torch {torch.__version__}")

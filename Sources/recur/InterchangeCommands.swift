@@ -140,3 +140,32 @@ struct ExportTorchCommand: ParsableCommand {
         print("wrote \(output) (\(tensors.count) tensors for \(loaded.model.network.pytorchModule)), \(configPath) and \(vocabularyPath)")
     }
 }
+
+// MARK: - export-onnx
+
+struct ExportONNXCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export-onnx",
+        abstract: "Write a Recur language model as an ONNX graph of standard operators (opset 14).",
+        discussion: """
+            Gather for the embedding, one LSTM, GRU (linear_before_reset 1 for the PyTorch form, 0 for the \
+            course form) or RNN operator per layer with sequence_lens, MatMul and Add for the output layer, and \
+            with --softmax a Softmax. Inputs: tokens [T, B] int64 (the ids the model reads: the start token \
+            first; id V reads the zero vector) and sequence_lens [B] int32. Outputs: logits [T, B, V] (and \
+            probabilities). The vocabulary and the config are in the file's metadata.
+            """
+    )
+
+    @Argument(help: "The Recur model.") var model: String
+    @Option(help: "The ONNX file to write.") var output: String
+    @Flag(help: "Add a Softmax: a probabilities output beside the logits.") var softmax = false
+
+    func run() throws {
+        let loaded = try openModel(model)
+        let bytes = loaded.model.onnxModel(vocabulary: loaded.vocabulary, softmax: softmax)
+        try writeFile(bytes, to: output)
+        let r = loaded.model.configuration.recurrent
+        let op = switch r.cell { case .lstm: "LSTM"; case .gru: "GRU"; case .rnn: "RNN" }
+        print("wrote \(output): Gather, \(r.layers) × \(op), MatMul, Add\(softmax ? ", Softmax" : ""); opset 14; \(bytes.count) bytes")
+    }
+}

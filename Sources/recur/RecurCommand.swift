@@ -7,6 +7,7 @@ struct RecurCommand: ParsableCommand {
         commandName: "recur",
         abstract: "Recurrent sequence models (RNN, GRU, LSTM) in Swift.",
         subcommands: [DemoCommand.self, TrainCommand.self, SampleCommand.self, ScoreCommand.self, EvalCommand.self,
-                      InspectCommand.self, ImportTorchCommand.self, ExportTorchCommand.self, BenchCommand.self]
+                      InspectCommand.self, ImportTorchCommand.self, ExportTorchCommand.self, ExportONNXCommand.self,
+                      BenchCommand.self]
     )
 }
