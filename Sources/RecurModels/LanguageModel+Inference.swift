@@ -55,21 +55,48 @@ extension LanguageModel {
     ///   from the start input).
     public func negativeLogLikelihood(of tokens: [Int], start: Int, window: Int = 512,
                                       settings: ComputeSettings = .current) -> (total: Double, tokens: Int) {
+        var loss = StreamLoss(model: self, start: start, window: window)
+        loss.add(tokens, settings: settings)
+        return (loss.total, loss.tokens)
+    }
+}
+
+/// Σ −log p(tᵢ | everything before it) over a stream given a piece at a time (as a corpus read with
+/// `TextFile.forEachPiece` is): the state and the last token carry from one piece to the next, so the result
+/// is that of the whole stream at once, and only one piece's ids are held.
+public struct StreamLoss {
+    public let model: LanguageModel
+    public let window: Int
+    /// Nats so far, and tokens predicted so far.
+    public private(set) var total = 0.0
+    public private(set) var tokens = 0
+    private var state: RecurrentState
+    /// The input before the next token: the start input, then the last token seen.
+    private var previous: Int
+
+    public init(model: LanguageModel, start: Int, window: Int = 512) {
+        self.model = model
+        self.window = window
+        state = model.zeroState(batchSize: 1)
+        previous = start
+    }
+
+    /// Predicts each of `ids` in turn from everything before it.
+    public mutating func add(_ ids: [Int], settings: ComputeSettings = .current) {
         let loss = SoftmaxCrossEntropy(reduction: .sum)
-        var state = zeroState(batchSize: 1)
-        var total = 0.0
         var position = 0
-        while position < tokens.count {
-            let count = min(window, tokens.count - position)
-            let inputs = (0..<count).map { i in position + i == 0 ? start : tokens[position + i - 1] }
-            let batch = TokenBatch(steps: count, batchSize: 1, inputs: inputs, targets: Array(tokens[position..<(position + count)]),
+        while position < ids.count {
+            let count = min(window, ids.count - position)
+            let inputs = (0..<count).map { i in position + i == 0 ? previous : ids[position + i - 1] }
+            let batch = TokenBatch(steps: count, batchSize: 1, inputs: inputs, targets: Array(ids[position..<(position + count)]),
                                    lengths: [count], resets: [false])
-            let (value, final) = self.loss(batch, initialState: state, loss: loss, settings: settings)
+            let (value, final) = model.loss(batch, initialState: state, loss: loss, settings: settings)
             total += value.total
             state = final
             position += count
         }
-        return (total, tokens.count)
+        tokens += ids.count
+        if let last = ids.last { previous = last }
     }
 }
 

@@ -182,14 +182,32 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         let loaded = try openModel(model)
-        let text: String
-        do { text = try TextFile.read(data) } catch { throw CommandFailure("\(error)") }
-        var total = 0.0, tokens = 0
-        do {
-            if loaded.start >= 0 {
-                let ids = try loaded.vocabulary.encode(text)
-                (total, tokens) = loaded.model.negativeLogLikelihood(of: ids, start: loaded.start, settings: compute.settings)
-            } else {
+        var total = 0.0, tokens = 0, characters = 0
+        if loaded.start >= 0 {
+            // A model trained on a stream reads the file as one stream, a piece at a time.
+            var loss = StreamLoss(model: loaded.model, start: loaded.start)
+            do {
+                try TextFile.forEachPiece(data, cutsAnywhereASCII: loaded.vocabulary.level == .char) { piece, endsLine in
+                    do {
+                        loss.add(try loaded.vocabulary.encode(piece, completesLastLine: endsLine), settings: compute.settings)
+                    } catch let error as VocabularyError {
+                        guard case .unknownToken(let token, let position) = error else { throw error }
+                        throw VocabularyError.unknownToken(token, position: loss.tokens + position)
+                    }
+                    characters += piece.count
+                }
+            } catch let error as TextFileError {
+                throw CommandFailure("\(error)")
+            } catch {
+                throw CommandFailure("\(data): \(error)")
+            }
+            (total, tokens) = (loss.total, loss.tokens)
+        } else {
+            // A model trained on lines scores each line from the zero input (the lines are held in memory).
+            let text: String
+            do { text = try TextFile.read(data) } catch { throw CommandFailure("\(error)") }
+            characters = text.count
+            do {
                 let lines = try Vocabulary.lines(text).filter { !$0.isEmpty }.map { try loaded.vocabulary.encodeSentence(String($0)) }
                 for chunk in stride(from: 0, to: lines.count, by: 64) {
                     let part = Array(lines[chunk..<min(lines.count, chunk + 64)])
@@ -198,13 +216,13 @@ struct EvalCommand: ParsableCommand {
                         tokens += values.count
                     }
                 }
+            } catch {
+                throw CommandFailure("\(data): \(error)")
             }
-        } catch {
-            throw CommandFailure("\(data): \(error)")
         }
         guard tokens > 0 else { throw CommandFailure("\(data): nothing to evaluate") }
         let loss = total / Double(tokens)
-        let result = Result(loss: loss, perplexity: Foundation.exp(loss), bitsPerCharacter: total / log(2) / Double(text.count),
+        let result = Result(loss: loss, perplexity: Foundation.exp(loss), bitsPerCharacter: total / log(2) / Double(characters),
                             tokens: tokens)
         if json {
             print(jsonLine(result))

@@ -94,6 +94,10 @@ struct LanguageModelInferenceTests {
         let (total, count) = lm.negativeLogLikelihood(of: stream, start: 3, window: 4)
         let direct = -lm.tokenLogProbabilities([stream], start: 3)[0].reduce(0, +)
         #expect(count == stream.count && abs(total - direct) < 1e-4 * abs(direct))
+        // Given in pieces, with the state and the last token carried, the stream costs the same.
+        var pieces = StreamLoss(model: lm, start: 3, window: 4)
+        for piece in [Array(stream[..<5]), [], Array(stream[5..<6]), Array(stream[6...])] { pieces.add(piece) }
+        #expect(pieces.tokens == stream.count && abs(pieces.total - total) < 1e-5 * abs(total))
     }
 
     @Test("sampling: temperature 0 is greedy, top-k and top-p narrow the choice, the rejected token never comes")
