@@ -156,6 +156,32 @@ void recur_add_bias(int isa, long rows, long width, const float *bias, float *x)
     RK_DISPATCH(add_bias, rows, width, bias, x)
 }
 
+// out[p·height + i] = a[i·lda + p]: p outer, so each step of p writes `height` consecutive floats, and the
+// `rows` rows of A are read as that many sequential streams. The common heights get constant trip counts
+// (the loop unrolls, nothing is recomputed per element).
+#define RK_PACK_ROWS(H)                                                              \
+    for (long p = 0; p < kc; p++) {                                                  \
+        float *target = out + p * (H);                                               \
+        for (long i = 0; i < (H); i++) target[i] = a[i * lda + p];                   \
+    }
+void recur_pack_rows(const float *restrict a, long lda, long rows, long kc, long height, float *restrict out) {
+    if (rows == height) {
+        switch (height) {
+        case 4: RK_PACK_ROWS(4) return;
+        case 6: RK_PACK_ROWS(6) return;
+        case 8: RK_PACK_ROWS(8) return;
+        case 16: RK_PACK_ROWS(16) return;
+        default: break;
+        }
+    }
+    for (long p = 0; p < kc; p++) {
+        float *target = out + p * height;
+        for (long i = 0; i < rows; i++) target[i] = a[i * lda + p];
+        for (long i = rows; i < height; i++) target[i] = 0;
+    }
+}
+#undef RK_PACK_ROWS
+
 void recur_prefetch(const void *p, long bytes, int for_write) {
     const char *c = (const char *)p;
     if (for_write) {

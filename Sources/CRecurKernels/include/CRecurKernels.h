@@ -77,6 +77,10 @@ void recur_tanh_backward(int isa, long count, const float *y, const float *dy, f
 /// x[r·width + j] += bias[j] for `rows` rows.
 void recur_add_bias(int isa, long rows, long width, const float *bias, float *x);
 
+/// Packs `rows` ≤ `height` rows of A (row-major, leading dimension lda) for `kc` columns into one sliver:
+///   out[p·height + i] = a[i·lda + p] for i < rows, 0 for rows ≤ i < height.
+void recur_pack_rows(const float *a, long lda, long rows, long kc, long height, float *out);
+
 /// Asks the CPU to start loading `bytes` bytes at `p` into its caches (for writing too when `for_write`).
 void recur_prefetch(const void *p, long bytes, int for_write);
 

@@ -234,13 +234,9 @@ public enum MatrixProduct {
                     for i in filled..<height { target[i] = 0 }
                 }
             } else {
-                for i in 0..<filled {
-                    let source = a + (first + i) * lda + depth.lowerBound
-                    for p in 0..<kc { sliver[p * height + i] = source[p] }
-                }
-                for i in filled..<height {
-                    for p in 0..<kc { sliver[p * height + i] = 0 }
-                }
+                // In C: element by element in Swift (checked arithmetic, a store every `height` floats) this
+                // copy took 5 % of a recurrent layer's time.
+                recur_pack_rows(a + first * lda + depth.lowerBound, lda, filled, kc, height, sliver)
             }
         }
     }
