@@ -7,8 +7,16 @@ public enum TextFile {
     /// - Throws: `TextFileError` when the file is missing, empty, binary (contains a NUL byte), or not valid
     ///   UTF-8 (with the byte offset and line of the first bad byte).
     public static func read(_ path: String, replacingInvalid: Bool = false) throws(TextFileError) -> String {
+        try decode(contents(path), path: path, replacingInvalid: replacingInvalid)
+    }
+
+    /// The file's bytes, whatever they are.
+    /// - Throws: `TextFileError` when the file is missing, a folder, or cannot be read.
+    public static func contents(_ path: String) throws(TextFileError) -> Data {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue { throw unreadable(path) }
         guard let data = FileManager.default.contents(atPath: path) else { throw unreadable(path) }
-        return try decode(data, path: path, replacingInvalid: replacingInvalid)
+        return data
     }
 
     /// Why `path` could not be opened.

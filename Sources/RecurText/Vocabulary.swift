@@ -101,9 +101,11 @@ public struct Vocabulary: Codable, Equatable, Sendable {
     /// The ids of `text` (see `split`); a token outside the vocabulary becomes the unknown token, or, without
     /// one, is an error naming it and its position (in tokens). Reads the text once, without an array of
     /// token strings, so a large corpus costs little more than its ids.
-    /// - Parameter completesLastLine: false when `text` is a piece of a longer text that stops inside a line
-    ///   (see `TextFile.forEachPiece`): the end token then waits for the piece that ends the line.
-    public func encode(_ text: String, completesLastLine: Bool = true) throws(VocabularyError) -> [Int] {
+    /// - Parameters:
+    ///   - completesLastLine: false when `text` is a piece of a longer text that stops inside a line (see
+    ///     `TextFile.forEachPiece`): the end token then waits for the piece that ends the line.
+    ///   - firstPosition: the position of `text`'s first token in the whole text, for the error's position.
+    public func encode(_ text: String, completesLastLine: Bool = true, firstPosition: Int = 0) throws(VocabularyError) -> [Int] {
         var result: [Int] = []
         result.reserveCapacity(level == .char ? text.utf8.count : text.utf8.count / 4)
         try forEachToken(of: text, completesLastLine: completesLastLine) { token throws(VocabularyError) in
@@ -112,7 +114,7 @@ public struct Vocabulary: Codable, Equatable, Sendable {
             } else if let unknown = unknownID {
                 result.append(unknown)
             } else {
-                throw .unknownToken(token, position: result.count)
+                throw .unknownToken(token, position: firstPosition + result.count)
             }
         }
         return result

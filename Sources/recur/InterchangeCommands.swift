@@ -13,13 +13,7 @@ private func writeFile(_ bytes: [UInt8], to path: String) throws {
 
 /// The file at `path`, or an error naming it.
 private func readFile(_ path: String) throws -> Data {
-    var isFolder: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
-        throw CommandFailure("\(path): there is no such file")
-    }
-    if isFolder.boolValue { throw CommandFailure("\(path): it is a folder, not a file") }
-    guard let data = FileManager.default.contents(atPath: path) else { throw CommandFailure("\(path): it cannot be read") }
-    return data
+    do { return try TextFile.contents(path) } catch { throw CommandFailure("\(error)") }
 }
 
 // MARK: - import-torch

@@ -188,12 +188,8 @@ struct EvalCommand: ParsableCommand {
             var loss = StreamLoss(model: loaded.model, start: loaded.start)
             do {
                 try TextFile.forEachPiece(data, cutsAnywhereASCII: loaded.vocabulary.level == .char) { piece, endsLine in
-                    do {
-                        loss.add(try loaded.vocabulary.encode(piece, completesLastLine: endsLine), settings: compute.settings)
-                    } catch let error as VocabularyError {
-                        guard case .unknownToken(let token, let position) = error else { throw error }
-                        throw VocabularyError.unknownToken(token, position: loss.tokens + position)
-                    }
+                    loss.add(try loaded.vocabulary.encode(piece, completesLastLine: endsLine, firstPosition: loss.tokens),
+                             settings: compute.settings)
                     characters += piece.count
                 }
             } catch let error as TextFileError {

@@ -195,14 +195,6 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
-    func vocabulary(text: String, held: String?) -> Vocabulary {
-        if level == "word" {
-            return Vocabulary(words: text, maximumSize: maxVocabularySize, minimumCount: minCount, lowercases: lowercase,
-                              endToken: eosToken, unknownToken: unkToken ?? "<unk>")
-        }
-        return Vocabulary(characters: text + (held ?? ""), lowercases: lowercase, unknownToken: unkToken)
-    }
-
     /// The vocabulary of text counted a piece at a time (the characters of both files, the words of `--data`).
     func vocabulary(counted counter: TokenCounter) -> Vocabulary {
         if level == "word" {

@@ -39,6 +39,7 @@ struct TrainingCorpus {
             counter.add(piece)
             crc.update(piece.utf8)
         }
+        try Self.requireTwoTokens(counter, endToken: command.eosToken, path: command.data)
         if let valid = command.valid {
             try forEachPiece(valid) { piece, _ in
                 if counter.level == .char { counter.add(piece) }   // a word vocabulary comes from the training text alone
@@ -47,8 +48,6 @@ struct TrainingCorpus {
         }
         for part in [command.layout, command.level] { crc.update(part.utf8) }
         checksum = crc.value
-        try Self.requireTwoTokens(Set(counter.counts.keys).union(counter.level == .word ? [command.eosToken] : []),
-                                  path: command.data, level: counter.level)
         let vocabulary = command.vocabulary(counted: counter)
         self.vocabulary = vocabulary
         startToken = vocabulary.endToken
@@ -56,14 +55,11 @@ struct TrainingCorpus {
             do {
                 let writer = try TokenFileWriter(vocabularySize: vocabulary.count)
                 try forEachPiece(path) { piece, endsLine in
-                    let pieceIDs: [Int]
                     do {
-                        pieceIDs = try vocabulary.encode(piece, completesLastLine: endsLine)
+                        try writer.append(vocabulary.encode(piece, completesLastLine: endsLine, firstPosition: writer.count))
                     } catch let error as VocabularyError {
-                        guard case .unknownToken(let token, let position) = error else { throw CommandFailure("\(path): \(error)") }
-                        throw CommandFailure("\(path): \(VocabularyError.unknownToken(token, position: writer.count + position))")
+                        throw CommandFailure("\(path): \(error)")
                     }
-                    try writer.append(pieceIDs)
                 }
                 return try writer.finish()
             } catch let error as TokenFileError {
@@ -91,8 +87,14 @@ struct TrainingCorpus {
         description = "\(ids.count) \(unit) (\(heldIDs?.count ?? 0) held out), \(vocabulary.count) distinct"
     }
 
-    /// Refuses a text with fewer than two distinct tokens to predict: there is nothing to learn from it.
-    private static func requireTwoTokens(_ tokens: Set<String>, path: String, level: Vocabulary.Level) throws {
+    /// Refuses a training text with fewer than two distinct tokens to predict: there is nothing to learn from
+    /// it. The tokens are those counted, plus the end token at word level (it ends every line) and, with
+    /// `linesEnd`, at character level too (the lines layout predicts '\n' after every line).
+    private static func requireTwoTokens(_ counter: TokenCounter, endToken: String, path: String,
+                                         linesEnd: Bool = false) throws {
+        let level = counter.level
+        var tokens = Set(counter.counts.keys)
+        if level == .word { tokens.insert(endToken) } else if linesEnd { tokens.insert("\n") }
         guard tokens.count < 2 else { return }
         let kind = level == .char ? "character" : "token"
         let only = tokens.first.map { " (\($0.debugDescription))" } ?? ""
@@ -111,15 +113,15 @@ struct TrainingCorpus {
         }
         let text = try read(command.data)
         let held = try command.valid.map(read)
-        let vocabulary = command.vocabulary(text: text, held: held)
+        var counter = TokenCounter(level: command.level == "word" ? .word : .char, lowercases: command.lowercase)
+        counter.add(text)
+        try Self.requireTwoTokens(counter, endToken: command.eosToken, path: command.data, linesEnd: true)
+        if let held, counter.level == .char { counter.add(held) }   // a word vocabulary comes from the training text alone
+        let vocabulary = command.vocabulary(counted: counter)
         self.vocabulary = vocabulary
         var crc = CRC32()
         for part in [text, held ?? "", command.layout, command.level] { crc.update(part.utf8) }
         checksum = crc.value
-        var counter = TokenCounter(level: vocabulary.level, lowercases: vocabulary.lowercases)
-        counter.add(text)
-        try Self.requireTwoTokens(Set(counter.counts.keys).union([vocabulary.endToken]), path: command.data,
-                                  level: vocabulary.level)
         let fraction = command.valid == nil ? command.validFraction : 0
         let unit = vocabulary.level == .char ? "characters" : "words"
         startToken = nil
