@@ -98,6 +98,14 @@ void recur_gemm_tile(int isa, long kc, const float *a_packed, const float *b_pac
     RK_DISPATCH(gemm_tile, kc, a_packed, b_packed, c, ldc, accumulate, mr, nr)
 }
 
+void recur_gemm_tile_direct(int isa, long kc, const float *a, long lda, const float *b_packed,
+                            float *c, long ldc, int accumulate, long mr, long nr) {
+#if defined(__x86_64__)
+    if (isa == RECUR_ISA_AVX512) isa = RECUR_ISA_AVX2; // as recur_gemm_tile
+#endif
+    RK_DISPATCH(gemm_tile_direct, kc, a, lda, b_packed, c, ldc, accumulate, mr, nr)
+}
+
 void recur_gemv_rows(int isa, long k, long n, const float *x, const float *b, long ldb,
                      float *y, int accumulate) {
     RK_DISPATCH(gemv_rows, k, n, x, b, ldb, y, accumulate)
@@ -118,16 +126,16 @@ void recur_sigmoid(int isa, const float *x, float *y, long n) { RK_DISPATCH(sigm
 void recur_tanh(int isa, const float *x, float *y, long n) { RK_DISPATCH(tanh, x, y, n) }
 
 void recur_lstm_forward(int isa, long rows, long h, float *gates, const float *bias, float *c, float *c_previous,
-                        float *tanh_c, float *hidden) {
-    RK_DISPATCH(lstm_forward, rows, h, gates, bias, c, c_previous, tanh_c, hidden)
+                        float *tanh_c, float *hidden, float *output) {
+    RK_DISPATCH(lstm_forward, rows, h, gates, bias, c, c_previous, tanh_c, hidden, output)
 }
 void recur_lstm_backward(int isa, long rows, long h, const float *gates, const float *tanh_c,
                          const float *c_previous, const float *da, float *dc, float *d_gates) {
     RK_DISPATCH(lstm_backward, rows, h, gates, tanh_c, c_previous, da, dc, d_gates)
 }
 void recur_gru_forward(int isa, long rows, long h, float *gates, const float *bias, float *hidden_gates,
-                       const float *bias_hn, float *hidden) {
-    RK_DISPATCH(gru_forward, rows, h, gates, bias, hidden_gates, bias_hn, hidden)
+                       const float *bias_hn, float *hidden, float *output, int keep_gates) {
+    RK_DISPATCH(gru_forward, rows, h, gates, bias, hidden_gates, bias_hn, hidden, output, keep_gates)
 }
 void recur_gru_backward(int isa, long rows, long h, const float *gates, const float *hidden_gates,
                         const float *h_previous, float *dh, float *d_gates, float *d_hidden_gates) {
@@ -137,8 +145,13 @@ void recur_course_gru_gates(int isa, long rows, long h, float *gates, const floa
                             const float *hidden, float *reset_hidden) {
     RK_DISPATCH(course_gru_gates, rows, h, gates, bias, product, hidden, reset_hidden)
 }
-void recur_course_gru_update(int isa, long rows, long h, float *gates, const float *bias, float *hidden) {
-    RK_DISPATCH(course_gru_update, rows, h, gates, bias, hidden)
+void recur_course_gru_update(int isa, long rows, long h, float *gates, const float *bias, float *hidden,
+                             float *output) {
+    RK_DISPATCH(course_gru_update, rows, h, gates, bias, hidden, output)
+}
+void recur_rnn_forward(int isa, long rows, long h, const float *pre, const float *bias, int relu, float *hidden,
+                       float *output) {
+    RK_DISPATCH(rnn_forward, rows, h, pre, bias, relu, hidden, output)
 }
 void recur_course_gru_backward_candidate(int isa, long rows, long h, const float *gates, const float *h_previous,
                                          float *dh, float *d_gates) {
@@ -152,9 +165,6 @@ void recur_tanh_backward(int isa, long count, const float *y, const float *dy, f
     RK_DISPATCH(tanh_backward, count, y, dy, dx)
 }
 
-void recur_add_bias(int isa, long rows, long width, const float *bias, float *x) {
-    RK_DISPATCH(add_bias, rows, width, bias, x)
-}
 
 // out[p·height + i] = a[i·lda + p]: p outer, so each step of p writes `height` consecutive floats, and the
 // `rows` rows of A are read as that many sequential streams. The common heights get constant trip counts
@@ -181,6 +191,33 @@ void recur_pack_rows(const float *restrict a, long lda, long rows, long kc, long
     }
 }
 #undef RK_PACK_ROWS
+
+// out[p·height + i] = a[p·lda + i]: a short contiguous copy per p. Written as a loop with a constant trip
+// count for the common heights, so it becomes a few vector moves, not a library call per 6 or 16 floats.
+#define RK_PACK_COLUMNS(H)                                                           \
+    for (long p = 0; p < kc; p++) {                                                  \
+        float *target = out + p * (H);                                               \
+        const float *source = a + p * lda;                                           \
+        for (long i = 0; i < (H); i++) target[i] = source[i];                        \
+    }
+void recur_pack_columns(const float *restrict a, long lda, long rows, long kc, long height, float *restrict out) {
+    if (rows == height) {
+        switch (height) {
+        case 4: RK_PACK_COLUMNS(4) return;
+        case 6: RK_PACK_COLUMNS(6) return;
+        case 8: RK_PACK_COLUMNS(8) return;
+        case 16: RK_PACK_COLUMNS(16) return;
+        default: break;
+        }
+    }
+    for (long p = 0; p < kc; p++) {
+        float *target = out + p * height;
+        const float *source = a + p * lda;
+        for (long i = 0; i < rows; i++) target[i] = source[i];
+        for (long i = rows; i < height; i++) target[i] = 0;
+    }
+}
+#undef RK_PACK_COLUMNS
 
 void recur_prefetch(const void *p, long bytes, int for_write) {
     const char *c = (const char *)p;

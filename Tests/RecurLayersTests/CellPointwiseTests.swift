@@ -32,11 +32,22 @@ struct CellPointwiseTests {
     @Test("LSTM forward and backward", arguments: cases)
     func lstm(kernel: CPUKernel, h: Int) {
         let rows = 3, g = 4 * h, n = rows * h
-        Self.compare(kernel, sizes: [rows * g, n, n, n, n, g], seed: 1) { f, d in
+        // Training (gates activated in place, tanh c and c<t-1> kept), then inference (gates left alone): hidden
+        // and output receive the same state either way.
+        Self.compare(kernel, sizes: [rows * g, n, n, n, n, g, n], seed: 1) { f, d in
             Float.lstmForward(rows: rows, hiddenSize: h, gates: f[0], bias: f[5], cellState: f[1], previousCellState: f[2],
-                              cellTanh: f[3], hidden: f[4], kernel: kernel)
+                              cellTanh: f[3], hidden: f[4], output: f[6], kernel: kernel)
             Double.lstmForward(rows: rows, hiddenSize: h, gates: d[0], bias: d[5], cellState: d[1], previousCellState: d[2],
-                               cellTanh: d[3], hidden: d[4], kernel: kernel)
+                               cellTanh: d[3], hidden: d[4], output: d[6], kernel: kernel)
+            #expect((0..<n).allSatisfy { f[4][$0] == f[6][$0] }, "\(kernel): output and hidden differ")
+        }
+        Self.compare(kernel, sizes: [rows * g, n, n, g, n], seed: 11) { f, d in
+            let untouched = Array(UnsafeBufferPointer(start: f[0], count: rows * g))
+            Float.lstmForward(rows: rows, hiddenSize: h, gates: f[0], bias: f[3], cellState: f[1], previousCellState: nil,
+                              cellTanh: nil, hidden: f[2], output: f[4], kernel: kernel)
+            Double.lstmForward(rows: rows, hiddenSize: h, gates: d[0], bias: d[3], cellState: d[1], previousCellState: nil,
+                               cellTanh: nil, hidden: d[2], output: d[4], kernel: kernel)
+            #expect(Array(UnsafeBufferPointer(start: f[0], count: rows * g)) == untouched, "\(kernel): inference wrote the gates")
         }
         // gates activated (in (0, 1), and tanh values in (−1, 1) suffice for the check), tanh c, c_prev, da, dc, dGates
         Self.compare(kernel, sizes: [rows * g, n, n, n, n, rows * g], seed: 2, positive: [0]) { f, d in
@@ -50,11 +61,19 @@ struct CellPointwiseTests {
     @Test("PyTorch GRU forward and backward", arguments: cases)
     func gru(kernel: CPUKernel, h: Int) {
         let rows = 3, g = 3 * h, n = rows * h
-        Self.compare(kernel, sizes: [rows * g, rows * g, h, n, g], seed: 3) { f, d in
-            Float.gruForward(rows: rows, hiddenSize: h, gates: f[0], bias: f[4], hiddenGates: f[1], candidateHiddenBias: f[2],
-                             hidden: f[3], kernel: kernel)
-            Double.gruForward(rows: rows, hiddenSize: h, gates: d[0], bias: d[4], hiddenGates: d[1], candidateHiddenBias: d[2],
-                              hidden: d[3], kernel: kernel)
+        for keepsGates in [true, false] {
+            Self.compare(kernel, sizes: [rows * g, rows * g, h, n, g, n], seed: keepsGates ? 3 : 13) { f, d in
+                let untouched = Array(UnsafeBufferPointer(start: f[0], count: rows * g))
+                    + Array(UnsafeBufferPointer(start: f[1], count: rows * g))
+                Float.gruForward(rows: rows, hiddenSize: h, gates: f[0], bias: f[4], hiddenGates: f[1],
+                                 candidateHiddenBias: f[2], hidden: f[3], output: f[5], keepsGates: keepsGates, kernel: kernel)
+                Double.gruForward(rows: rows, hiddenSize: h, gates: d[0], bias: d[4], hiddenGates: d[1],
+                                  candidateHiddenBias: d[2], hidden: d[3], output: d[5], keepsGates: keepsGates, kernel: kernel)
+                #expect((0..<n).allSatisfy { f[3][$0] == f[5][$0] }, "\(kernel): output and hidden differ")
+                let after = Array(UnsafeBufferPointer(start: f[0], count: rows * g))
+                    + Array(UnsafeBufferPointer(start: f[1], count: rows * g))
+                #expect((after == untouched) == !keepsGates, "\(kernel) keepsGates \(keepsGates): gates written or not")
+            }
         }
         Self.compare(kernel, sizes: [rows * g, rows * g, n, n, rows * g, rows * g], seed: 4, positive: [0]) { f, d in
             Float.gruBackward(rows: rows, hiddenSize: h, gates: f[0], hiddenGates: f[1], previousHidden: f[2], hiddenGradient: f[3],
@@ -64,16 +83,32 @@ struct CellPointwiseTests {
         }
     }
 
-    @Test("course GRU forward and backward halves, bias rows, tanh backward", arguments: cases)
+    @Test("basic RNN forward, tanh and relu", arguments: cases)
+    func rnn(kernel: CPUKernel, h: Int) {
+        let rows = 3, n = rows * h
+        for relu in [false, true] {
+            Self.compare(kernel, sizes: [n, h, n, n], seed: relu ? 9 : 10) { f, d in
+                Float.rnnForward(rows: rows, hiddenSize: h, preActivation: f[0], bias: f[1], relu: relu, hidden: f[2],
+                                 output: f[3], kernel: kernel)
+                Double.rnnForward(rows: rows, hiddenSize: h, preActivation: d[0], bias: d[1], relu: relu, hidden: d[2],
+                                  output: d[3], kernel: kernel)
+                #expect((0..<n).allSatisfy { f[2][$0] == f[3][$0] }, "\(kernel): output and hidden differ")
+                #expect(!relu || (0..<n).contains { f[2][$0] == 0 }, "\(kernel): relu clipped nothing")
+            }
+        }
+    }
+
+    @Test("course GRU forward and backward halves, tanh backward", arguments: cases)
     func courseGRU(kernel: CPUKernel, h: Int) {
         let rows = 3, g = 3 * h, n = rows * h
-        Self.compare(kernel, sizes: [rows * g, rows * 2 * h, n, n, g], seed: 5) { f, d in
+        Self.compare(kernel, sizes: [rows * g, rows * 2 * h, n, n, g, n], seed: 5) { f, d in
             Float.courseGRUGates(rows: rows, hiddenSize: h, gates: f[0], bias: f[4], product: f[1], hidden: f[2], resetHidden: f[3],
                                  kernel: kernel)
             Double.courseGRUGates(rows: rows, hiddenSize: h, gates: d[0], bias: d[4], product: d[1], hidden: d[2], resetHidden: d[3],
                                   kernel: kernel)
-            Float.courseGRUUpdate(rows: rows, hiddenSize: h, gates: f[0], bias: f[4], hidden: f[2], kernel: kernel)
-            Double.courseGRUUpdate(rows: rows, hiddenSize: h, gates: d[0], bias: d[4], hidden: d[2], kernel: kernel)
+            Float.courseGRUUpdate(rows: rows, hiddenSize: h, gates: f[0], bias: f[4], hidden: f[2], output: f[5], kernel: kernel)
+            Double.courseGRUUpdate(rows: rows, hiddenSize: h, gates: d[0], bias: d[4], hidden: d[2], output: d[5], kernel: kernel)
+            #expect((0..<n).allSatisfy { f[2][$0] == f[5][$0] }, "\(kernel): output and hidden differ")
         }
         Self.compare(kernel, sizes: [rows * g, n, n, rows * g, n], seed: 6, positive: [0]) { f, d in
             Float.courseGRUBackwardCandidate(rows: rows, hiddenSize: h, gates: f[0], previousHidden: f[1], hiddenGradient: f[2],
@@ -84,10 +119,6 @@ struct CellPointwiseTests {
                                          hiddenGradient: f[2], gateGradient: f[3], kernel: kernel)
             Double.courseGRUBackwardReset(rows: rows, hiddenSize: h, gates: d[0], previousHidden: d[1], resetGradient: d[4],
                                           hiddenGradient: d[2], gateGradient: d[3], kernel: kernel)
-        }
-        Self.compare(kernel, sizes: [h, n], seed: 8) { f, d in
-            Float.addBias(rows: rows, width: h, bias: f[0], to: f[1], kernel: kernel)
-            Double.addBias(rows: rows, width: h, bias: d[0], to: d[1], kernel: kernel)
         }
         Self.compare(kernel, sizes: [n, n, n], seed: 7) { f, d in
             Float.tanhBackward(count: n, output: f[0], outputGradient: f[1], inputGradient: f[2], kernel: kernel)

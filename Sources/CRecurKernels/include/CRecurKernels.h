@@ -34,6 +34,11 @@ int recur_gemm_tile_columns(int isa);
 /// With accumulate == 0 the tile is overwritten, otherwise added to.
 void recur_gemm_tile(int isa, long kc, const float *a_packed, const float *b_packed,
                      float *c, long ldc, int accumulate, long mr, long nr);
+/// recur_gemm_tile with A read in place, row-major with leading dimension lda, instead of packed:
+///   C[i, j] (+)= Σ_p a[i·lda + p] · b_packed[p·NR + j],  i < mr, p < kc.
+/// For a few rows of A reused across every panel of B (a recurrent step), packing A would cost more than it saves.
+void recur_gemm_tile_direct(int isa, long kc, const float *a, long lda, const float *b_packed,
+                            float *c, long ldc, int accumulate, long mr, long nr);
 
 /// y[0..<n] (+)= Σ_p x[p] · b[p·ldb + 0..<n]  — a row vector times a K×N row-major matrix.
 void recur_gemv_rows(int isa, long k, long n, const float *x, const float *b, long ldb,
@@ -57,29 +62,37 @@ void recur_tanh(int isa, const float *x, float *y, long n);
 /// Pointwise parts of the recurrent cells for `rows` rows of H units (see templates/Cells.inc.h; the
 /// equations and the Swift twin the tests compare with are in RecurLayers' Engine/CellPointwise.swift).
 /// [rows, H] arrays have rows H apart; gate arrays rows 3H (GRU) or 4H (LSTM) apart, blocks in PyTorch order.
-/// The forward kernels add `bias` (one gate row, G floats) to the gates' pre-activations as they read them.
+/// The forward kernels add `bias` (one gate row, G floats) to the gates' pre-activations as they read them,
+/// write the new state to `hidden` and, when `output` is not NULL, to `output` too (the layer's packed output rows).
+/// What only the backward pass reads is written only when asked for: the LSTM's activated gates and tanh(c)
+/// when `tanh_c` is not NULL (and c<t-1> when `c_previous` is not NULL), the GRU's when `keep_gates` is 1.
 void recur_lstm_forward(int isa, long rows, long h, float *gates, const float *bias, float *c, float *c_previous,
-                        float *tanh_c, float *hidden);
+                        float *tanh_c, float *hidden, float *output);
 void recur_lstm_backward(int isa, long rows, long h, const float *gates, const float *tanh_c,
                          const float *c_previous, const float *da, float *dc, float *d_gates);
 void recur_gru_forward(int isa, long rows, long h, float *gates, const float *bias, float *hidden_gates,
-                       const float *bias_hn, float *hidden);
+                       const float *bias_hn, float *hidden, float *output, int keep_gates);
 void recur_gru_backward(int isa, long rows, long h, const float *gates, const float *hidden_gates,
                         const float *h_previous, float *dh, float *d_gates, float *d_hidden_gates);
 void recur_course_gru_gates(int isa, long rows, long h, float *gates, const float *bias, const float *product,
                             const float *hidden, float *reset_hidden);
-void recur_course_gru_update(int isa, long rows, long h, float *gates, const float *bias, float *hidden);
+void recur_course_gru_update(int isa, long rows, long h, float *gates, const float *bias, float *hidden,
+                             float *output);
+/// The basic RNN: a = g(pre + bias), g = tanh (relu when `relu` is 1), written to `hidden` and `output`.
+void recur_rnn_forward(int isa, long rows, long h, const float *pre, const float *bias, int relu, float *hidden,
+                       float *output);
 void recur_course_gru_backward_candidate(int isa, long rows, long h, const float *gates, const float *h_previous,
                                          float *dh, float *d_gates);
 void recur_course_gru_backward_reset(int isa, long rows, long h, const float *gates, const float *h_previous,
                                      const float *ds, float *dh, float *d_gates);
 void recur_tanh_backward(int isa, long count, const float *y, const float *dy, float *dx);
-/// x[r·width + j] += bias[j] for `rows` rows.
-void recur_add_bias(int isa, long rows, long width, const float *bias, float *x);
 
 /// Packs `rows` ≤ `height` rows of A (row-major, leading dimension lda) for `kc` columns into one sliver:
 ///   out[p·height + i] = a[i·lda + p] for i < rows, 0 for rows ≤ i < height.
 void recur_pack_rows(const float *a, long lda, long rows, long kc, long height, float *out);
+/// The same sliver from A stored transposed (column i of the sliver is row p of the storage):
+///   out[p·height + i] = a[p·lda + i] for i < rows, 0 for rows ≤ i < height.
+void recur_pack_columns(const float *a, long lda, long rows, long kc, long height, float *out);
 
 /// Asks the CPU to start loading `bytes` bytes at `p` into its caches (for writing too when `for_write`).
 void recur_prefetch(const void *p, long bytes, int for_write);

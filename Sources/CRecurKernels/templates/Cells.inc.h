@@ -33,7 +33,7 @@ RK_ATTR static inline void RK_NAME(store_n)(float *p, RK_NAME(vec) v, long n) {
 #define ST(p, v) RK_NAME(store_n)((p), (v), n)
 
 RK_ATTR static void RK_NAME(lstm_forward)(long rows, long h, float *gates, const float *bias, float *c,
-                                          float *c_previous, float *tanh_c, float *hidden) {
+                                          float *c_previous, float *tanh_c, float *hidden, float *output) {
     RK_FOR_UNITS(rows, h, {
         float *gi = gates + r * 4 * h + k, *cr = c + r * h + k;
         const float *bi = bias + k;
@@ -44,10 +44,14 @@ RK_ATTR static void RK_NAME(lstm_forward)(long rows, long h, float *gates, const
         if (c_previous) ST(c_previous + r * h + k, old);
         RK_NAME(vec) updated = f * old + i * g;
         RK_NAME(vec) t = RK_NAME(tanhv)(updated);
-        ST(gi, i); ST(gi + h, f); ST(gi + 2 * h, g); ST(gi + 3 * h, o);
+        if (tanh_c) {
+            ST(gi, i); ST(gi + h, f); ST(gi + 2 * h, g); ST(gi + 3 * h, o);
+            ST(tanh_c + r * h + k, t);
+        }
         ST(cr, updated);
-        ST(tanh_c + r * h + k, t);
-        ST(hidden + r * h + k, o * t);
+        RK_NAME(vec) a = o * t;
+        ST(hidden + r * h + k, a);
+        if (output) ST(output + r * h + k, a);
     })
 }
 
@@ -68,7 +72,7 @@ RK_ATTR static void RK_NAME(lstm_backward)(long rows, long h, const float *gates
 }
 
 RK_ATTR static void RK_NAME(gru_forward)(long rows, long h, float *gates, const float *bias, float *hidden_gates,
-                                         const float *bias_hn, float *hidden) {
+                                         const float *bias_hn, float *hidden, float *output, int keep_gates) {
     RK_FOR_UNITS(rows, h, {
         float *gi = gates + r * 3 * h + k, *q = hidden_gates + r * 3 * h + k, *state = hidden + r * h + k;
         const float *bi = bias + k;
@@ -76,8 +80,10 @@ RK_ATTR static void RK_NAME(gru_forward)(long rows, long h, float *gates, const 
         RK_NAME(vec) keep = RK_NAME(sigmoidv)(LD(gi + h) + LD(bi + h) + LD(q + h));
         RK_NAME(vec) hn = LD(q + 2 * h) + LD(bias_hn + k);
         RK_NAME(vec) candidate = RK_NAME(tanhv)(LD(gi + 2 * h) + LD(bi + 2 * h) + reset * hn);
-        ST(gi, reset); ST(gi + h, keep); ST(gi + 2 * h, candidate); ST(q + 2 * h, hn);
-        ST(state, (RK_ONE - keep) * candidate + keep * LD(state));
+        if (keep_gates) { ST(gi, reset); ST(gi + h, keep); ST(gi + 2 * h, candidate); ST(q + 2 * h, hn); }
+        RK_NAME(vec) updated = (RK_ONE - keep) * candidate + keep * LD(state);
+        ST(state, updated);
+        if (output) ST(output + r * h + k, updated);
     })
 }
 
@@ -109,12 +115,25 @@ RK_ATTR static void RK_NAME(course_gru_gates)(long rows, long h, float *gates, c
     })
 }
 
-RK_ATTR static void RK_NAME(course_gru_update)(long rows, long h, float *gates, const float *bias, float *hidden) {
+RK_ATTR static void RK_NAME(course_gru_update)(long rows, long h, float *gates, const float *bias, float *hidden,
+                                               float *output) {
     RK_FOR_UNITS(rows, h, {
         float *gi = gates + r * 3 * h + k, *c = hidden + r * h + k;
         RK_NAME(vec) update = LD(gi + h), candidate = RK_NAME(tanhv)(LD(gi + 2 * h) + LD(bias + 2 * h + k));
         ST(gi + 2 * h, candidate);
-        ST(c, update * candidate + (RK_ONE - update) * LD(c));
+        RK_NAME(vec) updated = update * candidate + (RK_ONE - update) * LD(c);
+        ST(c, updated);
+        if (output) ST(output + r * h + k, updated);
+    })
+}
+
+RK_ATTR static void RK_NAME(rnn_forward)(long rows, long h, const float *pre, const float *bias, int relu,
+                                         float *hidden, float *output) {
+    RK_FOR_UNITS(rows, h, {
+        RK_NAME(vec) z = LD(pre + r * h + k) + LD(bias + k);
+        RK_NAME(vec) a = relu ? __builtin_elementwise_max(z, (RK_NAME(vec)){0}) : RK_NAME(tanhv)(z);
+        ST(hidden + r * h + k, a);
+        if (output) ST(output + r * h + k, a);
     })
 }
 
@@ -137,13 +156,6 @@ RK_ATTR static void RK_NAME(course_gru_backward_reset)(long rows, long h, const 
         RK_NAME(vec) reset = LD(gates + r * 3 * h + k), s = LD(ds + r * h + k);
         ST(d_gates + r * 3 * h + k, s * LD(h_previous + r * h + k) * reset * (RK_ONE - reset));
         ST(dh + r * h + k, LD(dh + r * h + k) + s * reset);
-    })
-}
-
-RK_ATTR static void RK_NAME(add_bias)(long rows, long width, const float *bias, float *x) {
-    RK_FOR_UNITS(rows, width, {
-        float *row = x + r * width + k;
-        ST(row, LD(row) + LD(bias + k));
     })
 }
 

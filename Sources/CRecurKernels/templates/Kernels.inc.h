@@ -22,9 +22,10 @@ RK_ATTR static inline void RK_NAME(store)(float *p, RK_NAME(vec) v) {
 
 /// The first `rows` rows of a C tile (+)= A panel · B panel; `rows` is a constant at each call below, so the
 /// loops unroll and a short last tile (M not a multiple of MR) costs only the rows it has.
+/// A(i, p) is read at a[i·row_step + p·depth_step]: (1, MR) for a packed sliver, (lda, 1) for A in place.
 RK_ATTR static inline __attribute__((always_inline)) void RK_NAME(gemm_rows)(
-    const int rows, long kc, const float *restrict a, const float *restrict b, float *restrict c, long ldc,
-    int accumulate, long nr) {
+    const int rows, long kc, const float *restrict a, const long row_step, const long depth_step,
+    const float *restrict b, float *restrict c, long ldc, int accumulate, long nr) {
     RK_NAME(vec) acc[RK_MR][RK_NV];
 #pragma clang loop unroll(full)
     for (int i = 0; i < rows; i++) {
@@ -37,11 +38,11 @@ RK_ATTR static inline __attribute__((always_inline)) void RK_NAME(gemm_rows)(
         for (int v = 0; v < RK_NV; v++) bv[v] = RK_NAME(load)(b + v * RK_LANES);
 #pragma clang loop unroll(full)
         for (int i = 0; i < rows; i++) {
-            RK_NAME(vec) av = RK_SPLAT(a[i]);
+            RK_NAME(vec) av = RK_SPLAT(a[i * row_step]);
 #pragma clang loop unroll(full)
             for (int v = 0; v < RK_NV; v++) acc[i][v] = acc[i][v] + av * bv[v];
         }
-        a += RK_MR;
+        a += depth_step;
         b += RK_NR;
     }
     if (nr == RK_NR) {
@@ -68,22 +69,40 @@ RK_ATTR static inline __attribute__((always_inline)) void RK_NAME(gemm_rows)(
     }
 }
 
+// One C tile for each row count 1…MR, A read with the given steps (constants where the caller's are).
+#if RK_MR == 4
+#define RK_TILE_SWITCH(row_step, depth_step)                                                         \
+    switch (mr) {                                                                                    \
+    case 1: RK_NAME(gemm_rows)(1, kc, a, row_step, depth_step, b, c, ldc, accumulate, nr); break;    \
+    case 2: RK_NAME(gemm_rows)(2, kc, a, row_step, depth_step, b, c, ldc, accumulate, nr); break;    \
+    case 3: RK_NAME(gemm_rows)(3, kc, a, row_step, depth_step, b, c, ldc, accumulate, nr); break;    \
+    default: RK_NAME(gemm_rows)(4, kc, a, row_step, depth_step, b, c, ldc, accumulate, nr); break;   \
+    }
+#else
+#define RK_TILE_SWITCH(row_step, depth_step)                                                         \
+    switch (mr) {                                                                                    \
+    case 1: RK_NAME(gemm_rows)(1, kc, a, row_step, depth_step, b, c, ldc, accumulate, nr); break;    \
+    case 2: RK_NAME(gemm_rows)(2, kc, a, row_step, depth_step, b, c, ldc, accumulate, nr); break;    \
+    case 3: RK_NAME(gemm_rows)(3, kc, a, row_step, depth_step, b, c, ldc, accumulate, nr); break;    \
+    case 4: RK_NAME(gemm_rows)(4, kc, a, row_step, depth_step, b, c, ldc, accumulate, nr); break;    \
+    case 5: RK_NAME(gemm_rows)(5, kc, a, row_step, depth_step, b, c, ldc, accumulate, nr); break;    \
+    default: RK_NAME(gemm_rows)(RK_MR, kc, a, row_step, depth_step, b, c, ldc, accumulate, nr); break; \
+    }
+#endif
+
 /// C tile (+)= A panel · B panel, both packed (see recur_gemm_tile): mr ≤ MR rows, nr ≤ NR columns.
 RK_ATTR static void RK_NAME(gemm_tile)(long kc, const float *restrict a, const float *restrict b,
                                        float *restrict c, long ldc, int accumulate, long mr, long nr) {
-    switch (mr) {
-    case 1: RK_NAME(gemm_rows)(1, kc, a, b, c, ldc, accumulate, nr); break;
-    case 2: RK_NAME(gemm_rows)(2, kc, a, b, c, ldc, accumulate, nr); break;
-    case 3: RK_NAME(gemm_rows)(3, kc, a, b, c, ldc, accumulate, nr); break;
-#if RK_MR == 4
-    default: RK_NAME(gemm_rows)(4, kc, a, b, c, ldc, accumulate, nr); break;
-#else
-    case 4: RK_NAME(gemm_rows)(4, kc, a, b, c, ldc, accumulate, nr); break;
-    case 5: RK_NAME(gemm_rows)(5, kc, a, b, c, ldc, accumulate, nr); break;
-    default: RK_NAME(gemm_rows)(RK_MR, kc, a, b, c, ldc, accumulate, nr); break;
-#endif
-    }
+    RK_TILE_SWITCH(1, RK_MR)
 }
+
+/// The same tile with A read where it is stored (row-major, leading dimension lda) instead of from a packed
+/// sliver (see recur_gemm_tile_direct).
+RK_ATTR static void RK_NAME(gemm_tile_direct)(long kc, const float *restrict a, long lda, const float *restrict b,
+                                              float *restrict c, long ldc, int accumulate, long mr, long nr) {
+    RK_TILE_SWITCH(lda, 1)
+}
+#undef RK_TILE_SWITCH
 
 /// y (+)= x · B with B row-major K×N. Eight rows of B per pass over y (which stays in L1), so B is
 /// read in long contiguous runs that the hardware prefetchers follow.

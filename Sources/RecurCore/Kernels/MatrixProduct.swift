@@ -19,6 +19,8 @@ public enum MatrixProduct {
     static let parallelThreshold = 1 << 17
     /// Up to this many rows of op(A), a product streams B instead of packing it.
     static let vectorRowLimit = 2
+    /// Up to this many rows of op(A) (per thread), a product with a prepared B reads A in place, unpacked.
+    static let inPlaceRowLimit = 64
 
     /// Cache blocking of the packed path, in elements: A blocks are `rowBlock × depthBlock` (L2),
     /// B panels `depthBlock × columnBlock`; one B sliver is `depthBlock × NR`.
@@ -146,7 +148,11 @@ public enum MatrixProduct {
         let depth = min(blocking.depthBlock, k)
         let rowsPacked = min(blocking.rowBlock, (rows.count + mr - 1) / mr * mr)
         let columnsPacked = min(blocking.columnBlock, (columns.count + nr - 1) / nr * nr)
-        let aBuffer = AlignedBuffer(count: rowsPacked * depth)
+        // A few rows of A times a prepared B is a recurrent step (the state times W_hhᵀ): A is read where it is,
+        // since packing it costs more than it saves there (measured: 16–32 rows, +2–6 % in `recur bench gemm
+        // --packed`; at thousands of rows the packed sliver is 5 % faster).
+        let inPlaceA: Bool = { if case .packed = b { !transposeA && rows.count <= inPlaceRowLimit } else { false } }()
+        let aBuffer = AlignedBuffer(count: inPlaceA ? 0 : rowsPacked * depth)
         let bBuffer = AlignedBuffer(count: { if case .matrix = b { depth * columnsPacked } else { 0 } }())
         defer { aBuffer.free(); bBuffer.free() }
 
@@ -165,9 +171,20 @@ public enum MatrixProduct {
                 }
                 for ic in stride(from: rows.lowerBound, to: rows.upperBound, by: blocking.rowBlock) {
                     let mc = min(blocking.rowBlock, rows.upperBound - ic)
+                    let add: Int32 = accumulate || pc > 0 ? 1 : 0
+                    if inPlaceA {
+                        let block = a + ic * lda + pc
+                        for jr in stride(from: 0, to: nc, by: nr) {
+                            for ir in stride(from: 0, to: mc, by: mr) {
+                                recur_gemm_tile_direct(isa, kc, block + ir * lda, lda, panels + jr * kc,
+                                                       c + (ic + ir) * ldc + jc + jr, ldc, add, min(mr, mc - ir),
+                                                       min(nr, nc - jr))
+                            }
+                        }
+                        continue
+                    }
                     packSlivers(a, lda: lda, transposed: transposeA, rows: ic..<(ic + mc), depth: pc..<(pc + kc),
                                 height: mr, into: aBuffer.pointer)
-                    let add: Int32 = accumulate || pc > 0 ? 1 : 0
                     for jr in stride(from: 0, to: nc, by: nr) {
                         for ir in stride(from: 0, to: mc, by: mr) {
                             recur_gemm_tile(isa, kc, aBuffer.pointer + ir * kc, panels + jr * kc,
@@ -225,17 +242,12 @@ public enum MatrixProduct {
             let sliver = out + s * kc
             let filled = min(height, rows.count - s)
             let first = rows.lowerBound + s
+            // Both copies are in C. In Swift, element by element (checked arithmetic, a store every `height`
+            // floats) the row copy took 5 % of a recurrent layer's time; the transposed one, which the optimizer
+            // turned into a library memmove per 6 or 16 floats, took 8 % of an RNN's training step.
             if transposed {
-                for p in 0..<kc {
-                    let source = a + (depth.lowerBound + p) * lda + first
-                    let target = sliver + p * height
-                    // A loop, not `update(from:count:)`: a library call per 6 or 16 floats costs more than the copy.
-                    for i in 0..<filled { target[i] = source[i] }
-                    for i in filled..<height { target[i] = 0 }
-                }
+                recur_pack_columns(a + depth.lowerBound * lda + first, lda, filled, kc, height, sliver)
             } else {
-                // In C: element by element in Swift (checked arithmetic, a store every `height` floats) this
-                // copy took 5 % of a recurrent layer's time.
                 recur_pack_rows(a + first * lda + depth.lowerBound, lda, filled, kc, height, sliver)
             }
         }

@@ -10,23 +10,27 @@ import RecurCore
 /// for the SSE2 baseline); `Double` runs the reference below, which the finite-difference checks test.
 /// The tests compare the two on odd sizes for every kernel this machine has.
 public protocol CellPointwise {
-    /// LSTM forward: gates (i, f, g, o pre-activations without the bias) + bias [4H] → activated in place;
-    /// c ← f*c + i*g (`previousCellState`, when given, receives the old c); cellTanh ← tanh(c); hidden ← o * tanh(c).
+    /// LSTM forward: c ← f*c + i*g (`previousCellState`, when given, receives the old c); hidden ← o * tanh(c), and
+    /// `output` ← the same when given. With `cellTanh` given (training), the gates (i, f, g, o pre-activations
+    /// without the bias, + bias [4H]) are activated in place and cellTanh ← tanh(c); without it (inference) the
+    /// gates are left as they were.
     static func lstmForward(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Self>, bias: UnsafePointer<Self>,
                             cellState: UnsafeMutablePointer<Self>,
-                            previousCellState: UnsafeMutablePointer<Self>?, cellTanh: UnsafeMutablePointer<Self>,
-                            hidden: UnsafeMutablePointer<Self>, kernel: CPUKernel)
+                            previousCellState: UnsafeMutablePointer<Self>?, cellTanh: UnsafeMutablePointer<Self>?,
+                            hidden: UnsafeMutablePointer<Self>, output: UnsafeMutablePointer<Self>?, kernel: CPUKernel)
     /// LSTM backward: from the activated gates, tanh(c<t>), c<t-1>, da and dc (updated to dc<t-1>), the
     /// pre-activation gate gradients.
     static func lstmBackward(rows: Int, hiddenSize: Int, gates: UnsafePointer<Self>, cellTanh: UnsafePointer<Self>,
                              previousCellState: UnsafePointer<Self>, hiddenGradient: UnsafePointer<Self>,
                              cellGradient: UnsafeMutablePointer<Self>, gateGradient: UnsafeMutablePointer<Self>,
                              kernel: CPUKernel)
-    /// PyTorch GRU forward: gates (r, z, n input parts) + bias [3H] (every bias but b_hn) and hiddenGates (W_hh h;
-    /// its n block receives + b_hn) → activated r, z, n; hidden ← (1 − z) n + z hidden.
+    /// PyTorch GRU forward: from gates (r, z, n input parts) + bias [3H] (every bias but b_hn) and hiddenGates
+    /// (W_hh h), hidden ← (1 − z) n + z hidden, and `output` ← the same when given. With `keepsGates` (training) the
+    /// gates become the activated r, z, n and hiddenGates' n block receives + b_hn; without, both are left as they were.
     static func gruForward(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Self>, bias: UnsafePointer<Self>,
                            hiddenGates: UnsafeMutablePointer<Self>, candidateHiddenBias: UnsafePointer<Self>,
-                           hidden: UnsafeMutablePointer<Self>, kernel: CPUKernel)
+                           hidden: UnsafeMutablePointer<Self>, output: UnsafeMutablePointer<Self>?, keepsGates: Bool,
+                           kernel: CPUKernel)
     /// PyTorch GRU backward: the input part's and the recurrent part's gate gradients; hiddenGradient ← dh * z.
     static func gruBackward(rows: Int, hiddenSize: Int, gates: UnsafePointer<Self>, hiddenGates: UnsafePointer<Self>,
                             previousHidden: UnsafePointer<Self>, hiddenGradient: UnsafeMutablePointer<Self>,
@@ -37,9 +41,15 @@ public protocol CellPointwise {
     static func courseGRUGates(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Self>, bias: UnsafePointer<Self>,
                                product: UnsafePointer<Self>,
                                hidden: UnsafePointer<Self>, resetHidden: UnsafeMutablePointer<Self>, kernel: CPUKernel)
-    /// Course GRU, second half: c̃ ← tanh(gates' c̃ block + bias's c̃ block); c ← Γu c̃ + (1 − Γu) c.
+    /// Course GRU, second half: c̃ ← tanh(gates' c̃ block + bias's c̃ block); c ← Γu c̃ + (1 − Γu) c, and `output` ←
+    /// the same when given.
     static func courseGRUUpdate(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Self>, bias: UnsafePointer<Self>,
-                                hidden: UnsafeMutablePointer<Self>, kernel: CPUKernel)
+                                hidden: UnsafeMutablePointer<Self>, output: UnsafeMutablePointer<Self>?, kernel: CPUKernel)
+    /// Basic RNN: a ← g(preActivation + bias [H]), g = relu when `relu`, else tanh, written to hidden and to
+    /// `output` when given.
+    static func rnnForward(rows: Int, hiddenSize: Int, preActivation: UnsafePointer<Self>, bias: UnsafePointer<Self>,
+                           relu: Bool, hidden: UnsafeMutablePointer<Self>, output: UnsafeMutablePointer<Self>?,
+                           kernel: CPUKernel)
     /// Course GRU backward, first half: dc̃ and dΓu pre-activation gradients; hiddenGradient ← dc (1 − Γu).
     static func courseGRUBackwardCandidate(rows: Int, hiddenSize: Int, gates: UnsafePointer<Self>,
                                            previousHidden: UnsafePointer<Self>, hiddenGradient: UnsafeMutablePointer<Self>,
@@ -49,8 +59,6 @@ public protocol CellPointwise {
                                        previousHidden: UnsafePointer<Self>, resetGradient: UnsafePointer<Self>,
                                        hiddenGradient: UnsafeMutablePointer<Self>, gateGradient: UnsafeMutablePointer<Self>,
                                        kernel: CPUKernel)
-    /// x[row, j] += bias[j] for `rows` rows of `width`.
-    static func addBias(rows: Int, width: Int, bias: UnsafePointer<Self>, to x: UnsafeMutablePointer<Self>, kernel: CPUKernel)
     /// dx = dy (1 − y²) for `count` elements, y = tanh(x).
     static func tanhBackward(count: Int, output: UnsafePointer<Self>, outputGradient: UnsafePointer<Self>,
                              inputGradient: UnsafeMutablePointer<Self>, kernel: CPUKernel)
@@ -59,8 +67,9 @@ public protocol CellPointwise {
 extension Float: CellPointwise {
     public static func lstmForward(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>,
                                    cellState: UnsafeMutablePointer<Float>, previousCellState: UnsafeMutablePointer<Float>?,
-                                   cellTanh: UnsafeMutablePointer<Float>, hidden: UnsafeMutablePointer<Float>, kernel: CPUKernel) {
-        recur_lstm_forward(kernel.isa, rows, hiddenSize, gates, bias, cellState, previousCellState, cellTanh, hidden)
+                                   cellTanh: UnsafeMutablePointer<Float>?, hidden: UnsafeMutablePointer<Float>,
+                                   output: UnsafeMutablePointer<Float>?, kernel: CPUKernel) {
+        recur_lstm_forward(kernel.isa, rows, hiddenSize, gates, bias, cellState, previousCellState, cellTanh, hidden, output)
     }
 
     public static func lstmBackward(rows: Int, hiddenSize: Int, gates: UnsafePointer<Float>, cellTanh: UnsafePointer<Float>,
@@ -73,8 +82,10 @@ extension Float: CellPointwise {
 
     public static func gruForward(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>,
                                   hiddenGates: UnsafeMutablePointer<Float>, candidateHiddenBias: UnsafePointer<Float>,
-                                  hidden: UnsafeMutablePointer<Float>, kernel: CPUKernel) {
-        recur_gru_forward(kernel.isa, rows, hiddenSize, gates, bias, hiddenGates, candidateHiddenBias, hidden)
+                                  hidden: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>?,
+                                  keepsGates: Bool, kernel: CPUKernel) {
+        recur_gru_forward(kernel.isa, rows, hiddenSize, gates, bias, hiddenGates, candidateHiddenBias, hidden, output,
+                          keepsGates ? 1 : 0)
     }
 
     public static func gruBackward(rows: Int, hiddenSize: Int, gates: UnsafePointer<Float>, hiddenGates: UnsafePointer<Float>,
@@ -92,8 +103,15 @@ extension Float: CellPointwise {
     }
 
     public static func courseGRUUpdate(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>,
-                                       hidden: UnsafeMutablePointer<Float>, kernel: CPUKernel) {
-        recur_course_gru_update(kernel.isa, rows, hiddenSize, gates, bias, hidden)
+                                       hidden: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>?,
+                                       kernel: CPUKernel) {
+        recur_course_gru_update(kernel.isa, rows, hiddenSize, gates, bias, hidden, output)
+    }
+
+    public static func rnnForward(rows: Int, hiddenSize: Int, preActivation: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+                                  relu: Bool, hidden: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>?,
+                                  kernel: CPUKernel) {
+        recur_rnn_forward(kernel.isa, rows, hiddenSize, preActivation, bias, relu ? 1 : 0, hidden, output)
     }
 
     public static func courseGRUBackwardCandidate(rows: Int, hiddenSize: Int, gates: UnsafePointer<Float>,
@@ -110,11 +128,6 @@ extension Float: CellPointwise {
                                         gateGradient)
     }
 
-    public static func addBias(rows: Int, width: Int, bias: UnsafePointer<Float>, to x: UnsafeMutablePointer<Float>,
-                               kernel: CPUKernel) {
-        recur_add_bias(kernel.isa, rows, width, bias, x)
-    }
-
     public static func tanhBackward(count: Int, output: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>,
                                     inputGradient: UnsafeMutablePointer<Float>, kernel: CPUKernel) {
         recur_tanh_backward(kernel.isa, count, output, outputGradient, inputGradient)
@@ -128,18 +141,23 @@ extension Double: CellPointwise {
 
     public static func lstmForward(rows: Int, hiddenSize h: Int, gates: UnsafeMutablePointer<Double>,
                                    bias b: UnsafePointer<Double>, cellState: UnsafeMutablePointer<Double>,
-                                   previousCellState: UnsafeMutablePointer<Double>?, cellTanh: UnsafeMutablePointer<Double>,
-                                   hidden: UnsafeMutablePointer<Double>, kernel: CPUKernel) {
+                                   previousCellState: UnsafeMutablePointer<Double>?, cellTanh: UnsafeMutablePointer<Double>?,
+                                   hidden: UnsafeMutablePointer<Double>, output: UnsafeMutablePointer<Double>?,
+                                   kernel: CPUKernel) {
         for row in 0..<rows {
             let gate = gates + row * 4 * h, c = cellState + row * h
             for k in 0..<h {
                 let update = sigmoid(gate[k] + b[k]), forget = sigmoid(gate[h + k] + b[h + k])
-                let candidate = tanh(gate[2 * h + k] + b[2 * h + k]), output = sigmoid(gate[3 * h + k] + b[3 * h + k])
+                let candidate = tanh(gate[2 * h + k] + b[2 * h + k]), outputGate = sigmoid(gate[3 * h + k] + b[3 * h + k])
                 previousCellState?[row * h + k] = c[k]
                 c[k] = update * candidate + forget * c[k]                 // c<t> = Γu * c̃ + Γf * c<t-1>
-                cellTanh[row * h + k] = tanh(c[k])
-                hidden[row * h + k] = output * cellTanh[row * h + k]      // a<t> = Γo * tanh(c<t>)
-                gate[k] = update; gate[h + k] = forget; gate[2 * h + k] = candidate; gate[3 * h + k] = output
+                let t = tanh(c[k])
+                hidden[row * h + k] = outputGate * t                      // a<t> = Γo * tanh(c<t>)
+                output?[row * h + k] = outputGate * t
+                if let cellTanh {
+                    cellTanh[row * h + k] = t
+                    gate[k] = update; gate[h + k] = forget; gate[2 * h + k] = candidate; gate[3 * h + k] = outputGate
+                }
             }
         }
     }
@@ -167,15 +185,16 @@ extension Double: CellPointwise {
     public static func gruForward(rows: Int, hiddenSize h: Int, gates: UnsafeMutablePointer<Double>,
                                   bias b: UnsafePointer<Double>, hiddenGates: UnsafeMutablePointer<Double>,
                                   candidateHiddenBias: UnsafePointer<Double>, hidden: UnsafeMutablePointer<Double>,
-                                  kernel: CPUKernel) {
+                                  output: UnsafeMutablePointer<Double>?, keepsGates: Bool, kernel: CPUKernel) {
         for row in 0..<rows {
             let gate = gates + row * 3 * h, q = hiddenGates + row * 3 * h, state = hidden + row * h
             for k in 0..<h {
                 let reset = sigmoid(gate[k] + b[k] + q[k]), keep = sigmoid(gate[h + k] + b[h + k] + q[h + k])
-                q[2 * h + k] += candidateHiddenBias[k]                                  // W_hn h + b_hn
-                let candidate = tanh(gate[2 * h + k] + b[2 * h + k] + reset * q[2 * h + k])   // n
+                let hn = q[2 * h + k] + candidateHiddenBias[k]                          // W_hn h + b_hn
+                let candidate = tanh(gate[2 * h + k] + b[2 * h + k] + reset * hn)       // n
                 state[k] = (1 - keep) * candidate + keep * state[k]                     // h′ = (1 − z) n + z h
-                gate[k] = reset; gate[h + k] = keep; gate[2 * h + k] = candidate
+                output?[row * h + k] = state[k]
+                if keepsGates { gate[k] = reset; gate[h + k] = keep; gate[2 * h + k] = candidate; q[2 * h + k] = hn }
             }
         }
     }
@@ -216,12 +235,26 @@ extension Double: CellPointwise {
 
     public static func courseGRUUpdate(rows: Int, hiddenSize h: Int, gates: UnsafeMutablePointer<Double>,
                                        bias b: UnsafePointer<Double>, hidden: UnsafeMutablePointer<Double>,
-                                       kernel: CPUKernel) {
+                                       output: UnsafeMutablePointer<Double>?, kernel: CPUKernel) {
         for row in 0..<rows {
             let gate = gates + row * 3 * h, c = hidden + row * h
             for k in 0..<h {
                 gate[2 * h + k] = tanh(gate[2 * h + k] + b[2 * h + k])                // c̃
                 c[k] = gate[h + k] * gate[2 * h + k] + (1 - gate[h + k]) * c[k]       // c = Γu c̃ + (1 − Γu) c
+                output?[row * h + k] = c[k]
+            }
+        }
+    }
+
+    public static func rnnForward(rows: Int, hiddenSize h: Int, preActivation: UnsafePointer<Double>,
+                                  bias b: UnsafePointer<Double>, relu: Bool, hidden: UnsafeMutablePointer<Double>,
+                                  output: UnsafeMutablePointer<Double>?, kernel: CPUKernel) {
+        for row in 0..<rows {
+            for k in 0..<h {
+                let z = preActivation[row * h + k] + b[k]                             // W_aa a<t-1> + W_ax x<t> + b_a
+                let a = relu ? (z > 0 ? z : 0) : tanh(z)                              // a<t> = g(z)
+                hidden[row * h + k] = a
+                output?[row * h + k] = a
             }
         }
     }
@@ -253,11 +286,6 @@ extension Double: CellPointwise {
                 hiddenGradient[i] += resetGradient[i] * reset
             }
         }
-    }
-
-    public static func addBias(rows: Int, width: Int, bias: UnsafePointer<Double>, to x: UnsafeMutablePointer<Double>,
-                               kernel: CPUKernel) {
-        for row in 0..<rows { for j in 0..<width { x[row * width + j] += bias[j] } }
     }
 
     public static func tanhBackward(count: Int, output: UnsafePointer<Double>, outputGradient: UnsafePointer<Double>,

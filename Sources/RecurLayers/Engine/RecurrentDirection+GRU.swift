@@ -20,8 +20,9 @@
 extension RecurrentDirection {
     // MARK: Course GRU
 
-    /// `bias`: b_ih + b_hh, [3H].
-    func courseGRUForwardStep(_ rows: StepRows, recurrent: [S.PreparedMatrix], bias: UnsafePointer<S>) {
+    /// `bias`: b_ih + b_hh, [3H]; `output`: the step's rows of the layer's output, [m, H].
+    func courseGRUForwardStep(_ rows: StepRows, recurrent: [S.PreparedMatrix], bias: UnsafePointer<S>,
+                              output: UnsafeMutablePointer<S>) {
         let h = hiddenSize, g = gateWidth, settings = rows.settings, m = rows.count
         let z = gates.pointer + rows.packedFirst * g, hidden = self.hidden.pointer + rows.first * h
         let product = gateScratch.pointer + rows.first * 2 * h
@@ -41,7 +42,7 @@ extension RecurrentDirection {
         forEachRowBlock(m, settings: settings) { block in
             let first = block.lowerBound
             S.courseGRUUpdate(rows: block.count, hiddenSize: h, gates: z + first * g, bias: bias,
-                              hidden: hidden + first * h, kernel: settings.kernel)
+                              hidden: hidden + first * h, output: output + first * h, kernel: settings.kernel)
         }
     }
 
@@ -79,9 +80,10 @@ extension RecurrentDirection {
 
     // MARK: PyTorch GRU
 
-    /// `bias`: b_ih + b_hh except b_hn (the n block holds b_in alone), [3H]; b_hn is read from `w`.
+    /// `bias`: b_ih + b_hh except b_hn (the n block holds b_in alone), [3H]; b_hn is read from `w`. `output`: the
+    /// step's rows of the layer's output, [m, H].
     func pytorchGRUForwardStep(_ rows: StepRows, recurrent: [S.PreparedMatrix], bias: UnsafePointer<S>,
-                               weights w: DirectionWeights<S>) {
+                               weights w: DirectionWeights<S>, output: UnsafeMutablePointer<S>) {
         let h = hiddenSize, g = gateWidth, settings = rows.settings, m = rows.count
         let z = gates.pointer + rows.packedFirst * g, hidden = self.hidden.pointer + rows.first * h
         let hiddenGates = stepRows(self.hiddenGates, rows, width: g)
@@ -92,7 +94,8 @@ extension RecurrentDirection {
             let first = block.lowerBound
             S.gruForward(rows: block.count, hiddenSize: h, gates: z + first * g, bias: bias,
                          hiddenGates: hiddenGates + first * g,
-                         candidateHiddenBias: w.hiddenBias + 2 * h, hidden: hidden + first * h, kernel: settings.kernel)
+                         candidateHiddenBias: w.hiddenBias + 2 * h, hidden: hidden + first * h,
+                         output: output + first * h, keepsGates: keepsCache, kernel: settings.kernel)
         }
     }
 

@@ -20,20 +20,22 @@
 ///     dc<t-1>  = dc * Γf
 ///     da<t-1>  = W_hhᵀ [dΓu; dΓf; dc̃; dΓo]
 extension RecurrentDirection {
-    /// `bias`: b_ih + b_hh, [4H].
-    func lstmForwardStep(_ rows: StepRows, recurrent: [S.PreparedMatrix], bias: UnsafePointer<S>) {
+    /// `bias`: b_ih + b_hh, [4H]; `output`: the step's rows of the layer's output, [m, H].
+    func lstmForwardStep(_ rows: StepRows, recurrent: [S.PreparedMatrix], bias: UnsafePointer<S>,
+                         output: UnsafeMutablePointer<S>) {
         let h = hiddenSize, g = gateWidth, settings = rows.settings
         let z = gates.pointer + rows.packedFirst * g
         let a = hidden.pointer + rows.first * h, c = memory.pointer + rows.first * h
         // z += a<t-1>·W_hhᵀ
         S.multiply(m: rows.count, a: a, lda: h, prepared: recurrent[0], c: z, ldc: g, accumulate: true, settings: settings)
-        let tanhC = stepRows(memoryTanh, rows, width: h)
+        // Without a cache nothing but the state is written: not the activated gates, tanh(c) or c<t-1>.
+        let tanhC = keepsCache ? memoryTanh.pointer + rows.packedFirst * h : nil
         let cPrevious = keepsCache ? previousMemory.pointer + rows.packedFirst * h : nil
         forEachRowBlock(rows.count, settings: settings) { block in
             let first = block.lowerBound
             S.lstmForward(rows: block.count, hiddenSize: h, gates: z + first * g, bias: bias, cellState: c + first * h,
-                          previousCellState: cPrevious.map { $0 + first * h }, cellTanh: tanhC + first * h,
-                          hidden: a + first * h, kernel: settings.kernel)
+                          previousCellState: cPrevious.map { $0 + first * h }, cellTanh: tanhC.map { $0 + first * h },
+                          hidden: a + first * h, output: output + first * h, kernel: settings.kernel)
         }
     }
 

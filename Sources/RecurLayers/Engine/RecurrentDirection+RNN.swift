@@ -12,27 +12,25 @@
 ///     da<t-1>  = W_aaᵀ dz<t>
 ///     dW_aa   += dz<t> a<t-1>ᵀ,  dW_ax += dz<t> x<t>ᵀ,  db_a += dz<t>    (after the loop)
 extension RecurrentDirection {
-    /// gates rows [m, H]: z = projection + b_a + a<t-1>·W_aaᵀ, then a<t> = g(z) (kept in place: it is the output).
-    func rnnForwardStep(_ rows: StepRows, recurrent: [S.PreparedMatrix], bias: UnsafePointer<S>) {
+    /// gates rows [m, H]: z = projection + a<t-1>·W_aaᵀ; then a<t> = g(z + b_a), into the state and `output`,
+    /// the step's rows of the layer's output [m, H] (which the backward pass reads a<t> from).
+    func rnnForwardStep(_ rows: StepRows, recurrent: [S.PreparedMatrix], bias: UnsafePointer<S>,
+                        output: UnsafeMutablePointer<S>) {
         let h = hiddenSize, settings = rows.settings
         let z = gates.pointer + rows.packedFirst * h, a = hidden.pointer + rows.first * h
-        S.addBias(rows: rows.count, width: h, bias: bias, to: z, kernel: settings.kernel)
         S.multiply(m: rows.count, a: a, lda: h, prepared: recurrent[0], c: z, ldc: h, accumulate: true, settings: settings)
         forEachRowBlock(rows.count, settings: settings) { block in
-            let first = block.lowerBound * h, count = block.count * h
-            if configuration.activation == .relu {
-                for k in first..<(first + count) where !(z[k] > 0) { z[k] = 0 }
-            } else {
-                S.tanh(z + first, count: count, settings: settings)
-            }
-            (a + first).update(from: z + first, count: count)
+            let first = block.lowerBound * h
+            S.rnnForward(rows: block.count, hiddenSize: h, preActivation: z + first, bias: bias,
+                         relu: configuration.activation == .relu, hidden: a + first, output: output + first,
+                         kernel: settings.kernel)
         }
     }
 
     func rnnBackwardStep(_ rows: StepRows, recurrent: [S.PreparedMatrix],
                          dh: UnsafeMutablePointer<S>, dGates: UnsafeMutablePointer<S>) {
         let h = hiddenSize, settings = rows.settings
-        let a = gates.pointer + rows.packedFirst * h, dz = dGates + rows.packedFirst * h, da = dh + rows.first * h
+        let a = output.pointer + rows.packedFirst * h, dz = dGates + rows.packedFirst * h, da = dh + rows.first * h
         forEachRowBlock(rows.count, settings: settings) { block in
             let span = (block.lowerBound * h)..<(block.upperBound * h)
             if configuration.activation == .relu {

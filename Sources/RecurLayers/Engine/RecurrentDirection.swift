@@ -66,7 +66,8 @@ final class RecurrentDirection<S: RecurrentScalar> {
     let settings: ComputeSettings
 
     /// [N, G]: first the projection W_ih x (the biases are added where each step reads it), then, step by step,
-    /// the activated gates.
+    /// its pre-activations (W_ih x + W_hh h) and, with a cache, the activated gates (not the RNN's: its output is
+    /// its activation).
     let gates: ScalarBuffer<S>
     /// [N, H]: h<t> of every live row.
     let output: ScalarBuffer<S>
@@ -80,7 +81,7 @@ final class RecurrentDirection<S: RecurrentScalar> {
     let previousHidden: ScalarBuffer<S>
     /// [N, H] LSTM: c<t-1> of each row.
     let previousMemory: ScalarBuffer<S>
-    /// [N, H] LSTM: tanh(c<t>) ([B, H] scratch without cache).
+    /// [N, H] LSTM: tanh(c<t>) (only with a cache).
     let memoryTanh: ScalarBuffer<S>
     /// [N, G] PyTorch GRU: W_hh h<t-1> (+ b_hn in the n block) ([B, G] scratch without cache).
     let hiddenGates: ScalarBuffer<S>
@@ -110,7 +111,7 @@ final class RecurrentDirection<S: RecurrentScalar> {
         let perStep = keepsCache ? rows : b
         previousHidden = ScalarBuffer(uninitializedCount: keepsCache ? rows * h : 0, workspace: workspace)
         previousMemory = ScalarBuffer(uninitializedCount: keepsCache && cell == .lstm ? rows * h : 0, workspace: workspace)
-        memoryTanh = ScalarBuffer(uninitializedCount: cell == .lstm ? perStep * h : 0, workspace: workspace)
+        memoryTanh = ScalarBuffer(uninitializedCount: keepsCache && cell == .lstm ? rows * h : 0, workspace: workspace)
         hiddenGates = ScalarBuffer(uninitializedCount: cell == .gru && !course ? perStep * g : 0, workspace: workspace)
         resetHidden = ScalarBuffer(uninitializedCount: cell == .gru && course ? perStep * h : 0, workspace: workspace)
         gateScratch = ScalarBuffer(count: cell == .gru && course ? b * 2 * h : 0, workspace: workspace)
@@ -222,20 +223,23 @@ final class RecurrentDirection<S: RecurrentScalar> {
             if pytorchGRUCache { self.prefetch(self.hiddenGates, rows, width: g, forWriting: true) }
         }
         // The biases are added step by step, where the gates are read (by the cells' pointwise kernels).
+        // Each cell's pointwise kernel writes the new state twice, to `hidden` and to the step's rows of `output`.
         forEachStep(forwardSteps, upcoming: upcoming) { _, rows in
-            let h0 = hidden.pointer + rows.first * h, count = rows.count * h
-            if keepsCache { (previousHidden.pointer + rows.packedFirst * h).update(from: h0, count: count) }
+            if keepsCache {
+                (previousHidden.pointer + rows.packedFirst * h).update(from: hidden.pointer + rows.first * h,
+                                                                       count: rows.count * h)
+            }
+            let out = output.pointer + rows.packedFirst * h
             switch configuration.cell {
-            case .rnn: rnnForwardStep(rows, recurrent: recurrent, bias: b)
-            case .lstm: lstmForwardStep(rows, recurrent: recurrent, bias: b)
+            case .rnn: rnnForwardStep(rows, recurrent: recurrent, bias: b, output: out)
+            case .lstm: lstmForwardStep(rows, recurrent: recurrent, bias: b, output: out)
             case .gru:
                 if configuration.gruVariant == .course {
-                    courseGRUForwardStep(rows, recurrent: recurrent, bias: b)
+                    courseGRUForwardStep(rows, recurrent: recurrent, bias: b, output: out)
                 } else {
-                    pytorchGRUForwardStep(rows, recurrent: recurrent, bias: b, weights: w)
+                    pytorchGRUForwardStep(rows, recurrent: recurrent, bias: b, weights: w, output: out)
                 }
             }
-            (output.pointer + rows.packedFirst * h).update(from: h0, count: count)
         }
     }
 
@@ -297,7 +301,7 @@ final class RecurrentDirection<S: RecurrentScalar> {
         let recurrent = prepareBackward(w)
         let scratch = ScalarBuffer<S>(count: cell == .gru && course ? b * h : 0, workspace: workspace)
         let upcoming = { (rows: StepRows) in
-            self.prefetch(self.gates, rows, width: g, forWriting: false)
+            self.prefetch(cell == .rnn ? self.output : self.gates, rows, width: g, forWriting: false)
             self.prefetch(dGates, rows, width: g, forWriting: true)
             switch cell {
             case .rnn: break
