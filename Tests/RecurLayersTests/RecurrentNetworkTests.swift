@@ -123,6 +123,35 @@ struct RecurrentNetworkTests {
         #expect(results[0] == results[1])
     }
 
+    /// On two threads a bidirectional layer runs its directions side by side, on one thread one after the other;
+    /// outputs, states and every gradient must not differ in a single bit.
+    @Test("bidirectional layers give the same bits with their directions side by side", arguments: CellKind.all)
+    func directionsSideBySide(_ kind: CellKind) {
+        let network = Self.network(kind, inputSize: 6, hiddenSize: 19)
+        var generator = SeededGenerator(seed: 12)
+        let x = Tensor.normal([5, 20, 6], using: &generator)
+        let lengths = (0..<20).map { [5, 3, 1, 4][$0 % 4] }
+        var initial = RecurrentState(hidden: .normal([4, 20, 19], using: &generator))
+        if kind.cell == .lstm { initial.cellState = .normal([4, 20, 19], using: &generator) }
+        let upstream = Tensor.normal([5, 20, 38], using: &generator)
+        var results: [[[Float]]] = []
+        for threads in [1, 2] {
+            network.zeroGradients()
+            var unused = SeededGenerator(seed: 1)   // the network has no dropout
+            let (y, tape) = network.forward(x, lengths: lengths, initialState: initial, dropoutGenerator: &unused,
+                                            settings: ComputeSettings(threadCount: threads))
+            let gradient = network.backward(tape, outputGradient: upstream)
+            var arrays = [y.outputs.scalars, y.state.hidden.scalars, gradient.input!.scalars,
+                          gradient.initialState.hidden.scalars]
+            if kind.cell == .lstm {
+                arrays += [y.state.cellState!.scalars, gradient.initialState.cellState!.scalars]
+            }
+            results.append(arrays + network.parameters.map(\.gradient.scalars))
+        }
+        #expect(results[0] == results[1])
+        #expect(results[0][2].contains { $0 != 0 })
+    }
+
     @Test("the workspace reuses a pass's buffers, within its limit, and passes over reused memory are exact")
     func workspace() {
         let pool = Workspace<Float>(limit: 4096)
