@@ -18,18 +18,22 @@
 #undef RK_NV
 
 #if defined(__x86_64__)
+#include <immintrin.h>
+
 // MARK: - AVX2 + FMA: 6×16 tile, 12 accumulators in 16 ymm registers
 #define RK_ATTR __attribute__((target("avx2,fma")))
 #define RK_NAME(x) RK_CONCAT(avx2, x)
 #define RK_LANES 8
 #define RK_MR 6
 #define RK_NV 2
+#define RK_RCP(v) ((RK_NAME(vec))_mm256_rcp_ps((__m256)(v)))
 #include "templates/Kernels.inc.h"
 #undef RK_ATTR
 #undef RK_NAME
 #undef RK_LANES
 #undef RK_MR
 #undef RK_NV
+#undef RK_RCP
 
 // MARK: - AVX-512: 512-bit vectors for the streaming kernels (matrix–vector, exp, sigmoid, tanh).
 // The packed product uses the AVX2 6×16 tile on AVX-512 machines too: on the Zen 4 cores this was
@@ -40,12 +44,14 @@
 #define RK_LANES 16
 #define RK_MR 6
 #define RK_NV 1
+#define RK_RCP(v) ((RK_NAME(vec))_mm512_rcp14_ps((__m512)(v)))
 #include "templates/Kernels.inc.h"
 #undef RK_ATTR
 #undef RK_NAME
 #undef RK_LANES
 #undef RK_MR
 #undef RK_NV
+#undef RK_RCP
 
 #include <cpuid.h>
 

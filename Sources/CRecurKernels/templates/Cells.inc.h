@@ -21,11 +21,18 @@ RK_ATTR static inline void RK_NAME(store_n)(float *p, RK_NAME(vec) v, long n) {
 }
 
 #define RK_ONE RK_SPLAT(1.0f)
-// Runs the code after (rows, h) for each row r and each run of n ≤ LANES units starting at unit k.
+// Runs the code after (rows, h) for each row r and each run of n ≤ LANES units starting at unit k. The code is
+// stamped out twice: for whole vectors, where n is the constant LANES (so LD and ST are plain vector moves,
+// with no test and no buffer), and once for a row's last, partial vector.
 #define RK_FOR_UNITS(rows, h, ...)                                     \
     for (long r = 0; r < (rows); r++) {                                  \
-        for (long k = 0; k < (h); k += RK_LANES) {                      \
-            const long n = (h) - k < RK_LANES ? (h) - k : RK_LANES;     \
+        long k = 0;                                                      \
+        for (; k + RK_LANES <= (h); k += RK_LANES) {                    \
+            const long n = RK_LANES;                                     \
+            __VA_ARGS__                                                  \
+        }                                                                \
+        if (k < (h)) {                                                   \
+            const long n = (h) - k;                                      \
             __VA_ARGS__                                                  \
         }                                                                \
     }
