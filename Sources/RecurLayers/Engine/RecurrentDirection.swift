@@ -355,22 +355,17 @@ final class RecurrentDirection<S: RecurrentScalar> {
                        b: previousHidden.pointer, ldb: h, transposeB: false, c: dw.hiddenWeight, ldc: h,
                        accumulate: true, settings: settings)
         }
-        // db_ih += Σ_rows dGates, db_hh += Σ_rows dHiddenGates: each thread sums its own columns, then adds once.
-        let columnParts = min(settings.threadCount, max(1, rows * g / 65_536))
-        parallelFor(columnParts) { part in
-            let columns = (g * part / columnParts)..<(g * (part + 1) / columnParts)
-            var inputBiasSum = [S](repeating: 0, count: columns.count), hiddenBiasSum = inputBiasSum
-            for row in 0..<rows {
-                let d = dGates.pointer + row * g + columns.lowerBound, e = dHiddenGates.pointer + row * g + columns.lowerBound
-                for j in 0..<columns.count {
-                    inputBiasSum[j] += d[j]
-                    hiddenBiasSum[j] += e[j]
-                }
+        // db_ih += Σ_rows dGates, db_hh += Σ_rows dHiddenGates: a row of ones times each, [1, N]·[N, G] (the
+        // matrix–vector kernel, split by columns across threads). The two are one sum but for PyTorch's GRU.
+        let ones = ScalarBuffer<S>(uninitializedCount: rows, workspace: workspace)
+        ones.pointer.update(repeating: 1, count: rows)
+        let sum = ScalarBuffer<S>(uninitializedCount: g, workspace: workspace)   // written whole by the product
+        for (gradient, target) in [(dGates, dw.inputBias), (dHiddenGates, dw.hiddenBias)] {
+            if gradient !== dGates || target == dw.inputBias {
+                S.multiply(m: 1, n: g, k: rows, a: ones.pointer, lda: rows, transposeA: false, b: gradient.pointer, ldb: g,
+                           transposeB: false, c: sum.pointer, ldc: g, accumulate: false, settings: settings)
             }
-            for (j, column) in columns.enumerated() {
-                dw.inputBias[column] += inputBiasSum[j]
-                dw.hiddenBias[column] += hiddenBiasSum[j]
-            }
+            for j in 0..<g { target[j] += sum.pointer[j] }
         }
         // dx += dGates·W_ih: [N, G]·[G, D].
         if let dx {
