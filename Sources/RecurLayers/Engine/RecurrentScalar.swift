@@ -24,9 +24,6 @@ public protocol RecurrentScalar: BinaryFloatingPoint, Sendable, CellPointwise {
                          b: UnsafePointer<Self>, ldb: Int, transposeB: Bool,
                          c: UnsafeMutablePointer<Self>, ldc: Int, accumulate: Bool, settings: ComputeSettings)
 
-    /// x ← tanh(x) for `count` elements.
-    static func tanh(_ x: UnsafeMutablePointer<Self>, count: Int, settings: ComputeSettings)
-
     /// x ← eˣ for `count` elements.
     static func exp(_ x: UnsafeMutablePointer<Self>, count: Int, settings: ComputeSettings)
 
@@ -51,10 +48,6 @@ extension Float: RecurrentScalar {
                                 c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, settings: ComputeSettings) {
         MatrixProduct.multiply(m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb,
                                transposeB: transposeB, c: c, ldc: ldc, accumulate: accumulate, settings: settings)
-    }
-
-    public static func tanh(_ x: UnsafeMutablePointer<Float>, count: Int, settings: ComputeSettings) {
-        Activation.tanh.apply(x, x, count: count, kernel: settings.kernel)
     }
 
     public static func exp(_ x: UnsafeMutablePointer<Float>, count: Int, settings: ComputeSettings) {
@@ -96,10 +89,6 @@ extension Double: RecurrentScalar {
                 c[i * ldc + j] = accumulate ? c[i * ldc + j] + sum : sum
             }
         }
-    }
-
-    public static func tanh(_ x: UnsafeMutablePointer<Double>, count: Int, settings: ComputeSettings) {
-        for i in 0..<count { x[i] = Foundation.tanh(x[i]) }
     }
 
     public static func exp(_ x: UnsafeMutablePointer<Double>, count: Int, settings: ComputeSettings) {
