@@ -172,58 +172,42 @@ void recur_tanh_backward(int isa, long count, const float *y, const float *dy, f
 }
 
 
-// out[p·height + i] = a[i·lda + p]: p outer, so each step of p writes `height` consecutive floats, and the
-// `rows` rows of A are read as that many sequential streams. The common heights get constant trip counts
-// (the loop unrolls, nothing is recomputed per element).
-#define RK_PACK_ROWS(H)                                                              \
+// One sliver: out[p·height + i] = A(i, p) = a[i·row_step + p·depth_step] for i < rows, 0 for rows ≤ i < height.
+// p outer, so each step of p writes `height` consecutive floats. The two callers below pass one of the steps as
+// the literal 1, and the common heights get constant trip counts: the loops unroll, and the contiguous case
+// (A stored transposed) becomes a few vector moves instead of a library call per 6 or 16 floats.
+#define RK_PACK_SLIVER(H)                                                            \
     for (long p = 0; p < kc; p++) {                                                  \
         float *target = out + p * (H);                                               \
-        for (long i = 0; i < (H); i++) target[i] = a[i * lda + p];                   \
+        for (long i = 0; i < (H); i++) target[i] = a[i * row_step + p * depth_step]; \
     }
-void recur_pack_rows(const float *restrict a, long lda, long rows, long kc, long height, float *restrict out) {
+static inline __attribute__((always_inline)) void recur_pack_sliver(
+    const float *restrict a, const long row_step, const long depth_step, long rows, long kc, long height,
+    float *restrict out) {
     if (rows == height) {
         switch (height) {
-        case 4: RK_PACK_ROWS(4) return;
-        case 6: RK_PACK_ROWS(6) return;
-        case 8: RK_PACK_ROWS(8) return;
-        case 16: RK_PACK_ROWS(16) return;
+        case 4: RK_PACK_SLIVER(4) return;
+        case 6: RK_PACK_SLIVER(6) return;
+        case 8: RK_PACK_SLIVER(8) return;
+        case 16: RK_PACK_SLIVER(16) return;
         default: break;
         }
     }
     for (long p = 0; p < kc; p++) {
         float *target = out + p * height;
-        for (long i = 0; i < rows; i++) target[i] = a[i * lda + p];
+        for (long i = 0; i < rows; i++) target[i] = a[i * row_step + p * depth_step];
         for (long i = rows; i < height; i++) target[i] = 0;
     }
 }
-#undef RK_PACK_ROWS
+#undef RK_PACK_SLIVER
 
-// out[p·height + i] = a[p·lda + i]: a short contiguous copy per p. Written as a loop with a constant trip
-// count for the common heights, so it becomes a few vector moves, not a library call per 6 or 16 floats.
-#define RK_PACK_COLUMNS(H)                                                           \
-    for (long p = 0; p < kc; p++) {                                                  \
-        float *target = out + p * (H);                                               \
-        const float *source = a + p * lda;                                           \
-        for (long i = 0; i < (H); i++) target[i] = source[i];                        \
-    }
-void recur_pack_columns(const float *restrict a, long lda, long rows, long kc, long height, float *restrict out) {
-    if (rows == height) {
-        switch (height) {
-        case 4: RK_PACK_COLUMNS(4) return;
-        case 6: RK_PACK_COLUMNS(6) return;
-        case 8: RK_PACK_COLUMNS(8) return;
-        case 16: RK_PACK_COLUMNS(16) return;
-        default: break;
-        }
-    }
-    for (long p = 0; p < kc; p++) {
-        float *target = out + p * height;
-        const float *source = a + p * lda;
-        for (long i = 0; i < rows; i++) target[i] = source[i];
-        for (long i = rows; i < height; i++) target[i] = 0;
-    }
+void recur_pack_rows(const float *restrict a, long lda, long rows, long kc, long height, float *restrict out) {
+    recur_pack_sliver(a, lda, 1, rows, kc, height, out);
 }
-#undef RK_PACK_COLUMNS
+
+void recur_pack_columns(const float *restrict a, long lda, long rows, long kc, long height, float *restrict out) {
+    recur_pack_sliver(a, 1, lda, rows, kc, height, out);
+}
 
 void recur_prefetch(const void *p, long bytes, int for_write) {
     const char *c = (const char *)p;
