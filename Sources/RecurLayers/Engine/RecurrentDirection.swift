@@ -90,6 +90,8 @@ final class RecurrentDirection<S: RecurrentScalar> {
     let gateScratch: ScalarBuffer<S>
 
     let workspace: Workspace<S>?
+    /// dL/d(gate pre-activations) [N, G] of a backward pass that left dx for later (`addInputGradient`).
+    private var deferredGateGradients: ScalarBuffer<S>?
 
     init(configuration: RecurrentConfiguration, layer: Int, reverse: Bool, batch: SequenceBatch,
          keepsCache: Bool, settings: ComputeSettings, workspace: Workspace<S>? = nil) {
@@ -282,10 +284,12 @@ final class RecurrentDirection<S: RecurrentScalar> {
     ///   - outputGradient: dL/dh<t> from above, [N, H] (nil: none).
     ///   - finalHiddenGradient, finalMemoryGradient: dL/d(final state), [B, H] in `batch.order` (nil: none).
     ///   - inputGradient: dx is added here, [N, D] (nil: dx is not needed, and not computed).
+    ///   - defersInputGradient: keep the gate gradients instead, for `addInputGradient` to add dx later.
     /// - Returns: dL/dh<0> and (LSTM) dL/dc<0>, [B, H] in `batch.order`.
     func backward(input x: UnsafePointer<S>, weights w: DirectionWeights<S>, gradients dw: DirectionWeightGradients<S>,
                   outputGradient: UnsafePointer<S>?, finalHiddenGradient: UnsafePointer<S>?,
-                  finalMemoryGradient: UnsafePointer<S>?, inputGradient dx: UnsafeMutablePointer<S>?)
+                  finalMemoryGradient: UnsafePointer<S>?, inputGradient dx: UnsafeMutablePointer<S>?,
+                  defersInputGradient: Bool = false)
         -> (hidden: ScalarBuffer<S>, memory: ScalarBuffer<S>) {
         require(keepsCache, "backward needs a forward pass that kept its cache")
         let rows = batch.rowCount, b = batch.batchSize, h = hiddenSize, g = gateWidth
@@ -382,11 +386,27 @@ final class RecurrentDirection<S: RecurrentScalar> {
         }
         // dx += dGates·W_ih: [N, G]·[G, D].
         if let dx {
-            S.multiply(m: rows, n: inputSize, k: g, a: dGates.pointer, lda: g, transposeA: false,
-                       b: w.inputWeight, ldb: inputSize, transposeB: false, c: dx, ldc: inputSize,
-                       accumulate: true, settings: settings)
+            addInputGradient(dGates, into: dx, weights: w, settings: settings)
+        } else if defersInputGradient {
+            deferredGateGradients = dGates
         }
         return (dh, dc)
+    }
+
+    /// dx += dGates·W_ih, [N, G]·[G, D], for a backward pass run with `defersInputGradient`; then lets the gate
+    /// gradients go. Two directions run side by side add their dx this way, one after the other, as they would
+    /// have one after the other.
+    func addInputGradient(into dx: UnsafeMutablePointer<S>, weights w: DirectionWeights<S>, settings: ComputeSettings) {
+        guard let dGates = deferredGateGradients else { return }
+        addInputGradient(dGates, into: dx, weights: w, settings: settings)
+        deferredGateGradients = nil
+    }
+
+    private func addInputGradient(_ dGates: ScalarBuffer<S>, into dx: UnsafeMutablePointer<S>, weights w: DirectionWeights<S>,
+                                  settings: ComputeSettings) {
+        S.multiply(m: batch.rowCount, n: inputSize, k: gateWidth, a: dGates.pointer, lda: gateWidth, transposeA: false,
+                   b: w.inputWeight, ldb: inputSize, transposeB: false, c: dx, ldc: inputSize,
+                   accumulate: true, settings: settings)
     }
 
     /// op(B) = W_hh packed for dGates·W_hh; the course GRU packs [W_hΓr; W_hΓu] and W_hc apart.

@@ -43,11 +43,6 @@ final class RecurrentPass<S: RecurrentScalar> {
         return single
     }
 
-    /// into[k] += from[k] for k < count.
-    private static func add(_ from: ScalarBuffer<S>, into: ScalarBuffer<S>, count: Int) {
-        for k in 0..<count { into.pointer[k] += from.pointer[k] }
-    }
-
     /// Runs `body(direction)` for each direction of a layer, side by side when `directionsSideBySide`.
     private func forEachDirection(_ body: (Int) -> Void) {
         if directionsSideBySide {
@@ -143,11 +138,9 @@ final class RecurrentPass<S: RecurrentScalar> {
         for layer in (0..<c.layers).reversed() {
             let width = c.inputSize(ofLayer: layer)
             let perDirection = upstream.map(split) ?? Array(repeating: nil, count: c.directionCount)
-            let needsInputGradient = layer > 0 || inputGradient != nil
-            // dx, [N, D]: each direction adds its part; side by side, the reverse one adds into its own, summed after.
-            let dx = needsInputGradient ? ScalarBuffer<S>(count: rows * width, workspace: workspace) : nil
-            let reverseDx = needsInputGradient && directionsSideBySide
-                ? ScalarBuffer<S>(count: rows * width, workspace: workspace) : nil
+            // dx, [N, D]: each direction adds its part. Side by side, they add it after both have run, one after
+            // the other, as one after the other they would (the same sums in the same order).
+            let dx = layer > 0 || inputGradient != nil ? ScalarBuffer<S>(count: rows * width, workspace: workspace) : nil
             for direction in 0..<c.directionCount {
                 let index = layer * c.directionCount + direction
                 if let finalHiddenGradient {
@@ -160,7 +153,6 @@ final class RecurrentPass<S: RecurrentScalar> {
             // One slot per direction, each written by its own thread.
             let initialGradients = (0..<c.directionCount).map { _ in InitialStateGradients<S>() }
             let layerInput = UnsafePointer(layerInputs[layer].pointer)
-            let dxPointers = [dx?.pointer, reverseDx?.pointer ?? dx?.pointer]
             let finalHiddenGradients = sortedHidden.map { finalHiddenGradient == nil ? nil : UnsafePointer($0.pointer) }
             let finalMemoryGradients = sortedMemory.map { finalMemoryGradient == nil ? nil : UnsafePointer($0.pointer) }
             forEachDirection { direction in
@@ -169,7 +161,13 @@ final class RecurrentPass<S: RecurrentScalar> {
                     directions[index], input: layerInput, weights: weights[index], gradients: gradients[index],
                     outputGradient: perDirection[direction].map { UnsafePointer($0.pointer) },
                     finalHiddenGradient: finalHiddenGradients[direction], finalMemoryGradient: finalMemoryGradients[direction],
-                    inputGradient: dxPointers[direction])
+                    inputGradient: directionsSideBySide ? nil : dx?.pointer, defersInputGradient: directionsSideBySide && dx != nil)
+            }
+            if directionsSideBySide, let dx {
+                for direction in 0..<c.directionCount {
+                    let index = layer * c.directionCount + direction
+                    directions[index].addInputGradient(into: dx.pointer, weights: weights[index], settings: settings)
+                }
             }
             for direction in 0..<c.directionCount {
                 let index = layer * c.directionCount + direction
@@ -179,7 +177,6 @@ final class RecurrentPass<S: RecurrentScalar> {
                     batch.unsortRows(dc0.pointer, width: h, into: initialMemoryGradient + index * stateSize)
                 }
             }
-            if let dx, let reverseDx { Self.add(reverseDx, into: dx, count: rows * width) }
             guard let dx else { continue }
             if let mask = masks[layer] {
                 for k in 0..<(rows * width) { dx.pointer[k] *= mask.pointer[k] }
@@ -310,9 +307,10 @@ private final class InitialStateGradients<S: RecurrentScalar>: @unchecked Sendab
     func run(_ direction: RecurrentDirection<S>, input: UnsafePointer<S>, weights: DirectionWeights<S>,
              gradients: DirectionWeightGradients<S>, outputGradient: UnsafePointer<S>?,
              finalHiddenGradient: UnsafePointer<S>?, finalMemoryGradient: UnsafePointer<S>?,
-             inputGradient: UnsafeMutablePointer<S>?) {
+             inputGradient: UnsafeMutablePointer<S>?, defersInputGradient: Bool) {
         (hidden, memory) = direction.backward(input: input, weights: weights, gradients: gradients,
                                               outputGradient: outputGradient, finalHiddenGradient: finalHiddenGradient,
-                                              finalMemoryGradient: finalMemoryGradient, inputGradient: inputGradient)
+                                              finalMemoryGradient: finalMemoryGradient, inputGradient: inputGradient,
+                                              defersInputGradient: defersInputGradient)
     }
 }
