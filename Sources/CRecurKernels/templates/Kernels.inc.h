@@ -69,40 +69,35 @@ RK_ATTR static inline __attribute__((always_inline)) void RK_NAME(gemm_rows)(
     }
 }
 
-// One C tile for each row count 1…MR, A read with the given steps (constants where the caller's are).
-#if RK_MR == 4
-#define RK_TILE_SWITCH(row_step, depth_step)                                                         \
-    switch (mr) {                                                                                    \
-    case 1: RK_NAME(gemm_rows)(1, kc, a, row_step, depth_step, b, c, ldc, accumulate, nr); break;    \
-    case 2: RK_NAME(gemm_rows)(2, kc, a, row_step, depth_step, b, c, ldc, accumulate, nr); break;    \
-    case 3: RK_NAME(gemm_rows)(3, kc, a, row_step, depth_step, b, c, ldc, accumulate, nr); break;    \
-    default: RK_NAME(gemm_rows)(4, kc, a, row_step, depth_step, b, c, ldc, accumulate, nr); break;   \
-    }
-#else
-#define RK_TILE_SWITCH(row_step, depth_step)                                                         \
-    switch (mr) {                                                                                    \
-    case 1: RK_NAME(gemm_rows)(1, kc, a, row_step, depth_step, b, c, ldc, accumulate, nr); break;    \
-    case 2: RK_NAME(gemm_rows)(2, kc, a, row_step, depth_step, b, c, ldc, accumulate, nr); break;    \
-    case 3: RK_NAME(gemm_rows)(3, kc, a, row_step, depth_step, b, c, ldc, accumulate, nr); break;    \
-    case 4: RK_NAME(gemm_rows)(4, kc, a, row_step, depth_step, b, c, ldc, accumulate, nr); break;    \
-    case 5: RK_NAME(gemm_rows)(5, kc, a, row_step, depth_step, b, c, ldc, accumulate, nr); break;    \
-    default: RK_NAME(gemm_rows)(RK_MR, kc, a, row_step, depth_step, b, c, ldc, accumulate, nr); break; \
-    }
+// One C tile for each row count 1…MR, A read with the given steps (constants where the callers' are: the tile
+// functions below are this one inlined with their own steps).
+RK_ATTR static inline __attribute__((always_inline)) void RK_NAME(gemm_tile_steps)(
+    long kc, const float *restrict a, const long row_step, const long depth_step, const float *restrict b,
+    float *restrict c, long ldc, int accumulate, long mr, long nr) {
+    switch (mr) {
+    case 1: RK_NAME(gemm_rows)(1, kc, a, row_step, depth_step, b, c, ldc, accumulate, nr); break;
+    case 2: RK_NAME(gemm_rows)(2, kc, a, row_step, depth_step, b, c, ldc, accumulate, nr); break;
+    case 3: RK_NAME(gemm_rows)(3, kc, a, row_step, depth_step, b, c, ldc, accumulate, nr); break;
+#if RK_MR > 4
+    case 4: RK_NAME(gemm_rows)(4, kc, a, row_step, depth_step, b, c, ldc, accumulate, nr); break;
+    case 5: RK_NAME(gemm_rows)(5, kc, a, row_step, depth_step, b, c, ldc, accumulate, nr); break;
 #endif
+    default: RK_NAME(gemm_rows)(RK_MR, kc, a, row_step, depth_step, b, c, ldc, accumulate, nr); break;
+    }
+}
 
 /// C tile (+)= A panel · B panel, both packed (see recur_gemm_tile): mr ≤ MR rows, nr ≤ NR columns.
 RK_ATTR static void RK_NAME(gemm_tile)(long kc, const float *restrict a, const float *restrict b,
                                        float *restrict c, long ldc, int accumulate, long mr, long nr) {
-    RK_TILE_SWITCH(1, RK_MR)
+    RK_NAME(gemm_tile_steps)(kc, a, 1, RK_MR, b, c, ldc, accumulate, mr, nr);
 }
 
 /// The same tile with A read where it is stored (row-major, leading dimension lda) instead of from a packed
 /// sliver (see recur_gemm_tile_direct).
 RK_ATTR static void RK_NAME(gemm_tile_direct)(long kc, const float *restrict a, long lda, const float *restrict b,
                                               float *restrict c, long ldc, int accumulate, long mr, long nr) {
-    RK_TILE_SWITCH(lda, 1)
+    RK_NAME(gemm_tile_steps)(kc, a, lda, 1, b, c, ldc, accumulate, mr, nr);
 }
-#undef RK_TILE_SWITCH
 
 /// y (+)= x · B with B row-major K×N. Eight rows of B per pass over y (which stays in L1), so B is
 /// read in long contiguous runs that the hardware prefetchers follow.

@@ -376,14 +376,15 @@ final class RecurrentDirection<S: RecurrentScalar> {
         // matrix–vector kernel, split by columns across threads). The two are one sum but for PyTorch's GRU.
         let ones = ScalarBuffer<S>(uninitializedCount: rows, workspace: workspace)
         ones.pointer.update(repeating: 1, count: rows)
-        let sum = ScalarBuffer<S>(uninitializedCount: g, workspace: workspace)   // written whole by the product
-        for (gradient, target) in [(dGates, dw.inputBias), (dHiddenGates, dw.hiddenBias)] {
-            if gradient !== dGates || target == dw.inputBias {
-                S.multiply(m: 1, n: g, k: rows, a: ones.pointer, lda: rows, transposeA: false, b: gradient.pointer, ldb: g,
-                           transposeB: false, c: sum.pointer, ldc: g, accumulate: false, settings: settings)
-            }
-            for j in 0..<g { target[j] += sum.pointer[j] }
+        let sum = ScalarBuffer<S>(uninitializedCount: g, workspace: workspace)   // written whole by each product
+        func columnSums(_ gradient: ScalarBuffer<S>) {
+            S.multiply(m: 1, n: g, k: rows, a: ones.pointer, lda: rows, transposeA: false, b: gradient.pointer, ldb: g,
+                       transposeB: false, c: sum.pointer, ldc: g, accumulate: false, settings: settings)
         }
+        columnSums(dGates)
+        for j in 0..<g { dw.inputBias[j] += sum.pointer[j] }
+        if dHiddenGates !== dGates { columnSums(dHiddenGates) }
+        for j in 0..<g { dw.hiddenBias[j] += sum.pointer[j] }
         // dx += dGates·W_ih: [N, G]·[G, D].
         if let dx {
             addInputGradient(dGates, into: dx, weights: w, settings: settings)
