@@ -82,6 +82,20 @@ struct MatrixProductTests {
         expectClose(result.fast, result.naive, scale: result.scale, tolerance: 1e-5, "\(kernel) packed")
     }
 
+    @Test("Row tiles cover the rows in order, none taller than the tile or, past the first, shorter than half of it")
+    func rowTiles() {
+        for height in [4, 6] {
+            for rows in 1...70 {
+                let tiles = MatrixProduct.rowTiles(rows, height: height)
+                #expect(tiles.first?.lowerBound == 0 && tiles.last?.upperBound == rows, "\(rows) rows, height \(height)")
+                #expect(zip(tiles, tiles.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound })
+                #expect(tiles.allSatisfy { $0.count <= height })
+                #expect(rows <= height || tiles.allSatisfy { $0.count >= height / 2 }, "\(rows) rows: \(tiles)")
+            }
+        }
+        #expect(MatrixProduct.rowTiles(32, height: 6) == [0..<6, 6..<12, 12..<18, 18..<24, 24..<28, 28..<32])
+    }
+
     @Test("Large products split across threads match one thread")
     func threadSplits() {
         // Shapes that split by columns (wide), by rows (tall) and the matrix–vector path.

@@ -129,6 +129,20 @@ public enum MatrixProduct {
         }
     }
 
+    /// Row ranges of the tiles covering `rows` rows, `height` at a time, except that a short last tile of at most
+    /// half the height shares the rows of the one before it evenly: a tile of few rows has too few independent
+    /// sums to keep the multiply–add units busy (measured, 6-row tiles, 32×512×512 with B packed, one thread:
+    /// 6+6+6+6+6+2 rows 106 GFLOP/s, 30 or 36 rows 112). Each row's sums are the same whichever tile it is in.
+    static func rowTiles(_ rows: Int, height: Int) -> [Range<Int>] {
+        var tiles = stride(from: 0, to: rows, by: height).map { $0 ..< min(rows, $0 + height) }
+        if tiles.count >= 2, let last = tiles.last, last.count <= height / 2 {
+            let start = tiles[tiles.count - 2].lowerBound, shared = height + last.count
+            tiles.removeLast(2)
+            tiles += [start ..< start + (shared + 1) / 2, start + (shared + 1) / 2 ..< rows]
+        }
+        return tiles
+    }
+
     /// `blocks` whole blocks in at most `parts` nearly equal, non-empty runs.
     static func split(blocks: Int, into parts: Int) -> [Range<Int>] {
         let count = max(1, min(parts, blocks))
@@ -173,12 +187,12 @@ public enum MatrixProduct {
                     let mc = min(blocking.rowBlock, rows.upperBound - ic)
                     let add: Int32 = accumulate || pc > 0 ? 1 : 0
                     if inPlaceA {
-                        let block = a + ic * lda + pc
+                        let block = a + ic * lda + pc, tiles = rowTiles(mc, height: mr)
                         for jr in stride(from: 0, to: nc, by: nr) {
-                            for ir in stride(from: 0, to: mc, by: mr) {
-                                recur_gemm_tile_direct(isa, kc, block + ir * lda, lda, panels + jr * kc,
-                                                       c + (ic + ir) * ldc + jc + jr, ldc, add, min(mr, mc - ir),
-                                                       min(nr, nc - jr))
+                            for tile in tiles {
+                                recur_gemm_tile_direct(isa, kc, block + tile.lowerBound * lda, lda, panels + jr * kc,
+                                                       c + (ic + tile.lowerBound) * ldc + jc + jr, ldc, add,
+                                                       tile.count, min(nr, nc - jr))
                             }
                         }
                         continue
