@@ -229,7 +229,7 @@ public final class RecurrentNetwork {
                 hiddenGradient.withUnsafeMutableBufferPointer { tape.pass.addLastGradient(g.baseAddress!, into: $0.baseAddress!) }
             }
         }
-        var inputGradient: Tensor? = needsInputGradient ? Tensor.zeros([steps, batchSize, c.inputSize]) : nil
+        var inputGradient: Tensor? = needsInputGradient ? Tensor.unfilled([steps, batchSize, c.inputSize]) : nil
         var initialHidden = Tensor.zeros(stateShape)
         var initialCell: Tensor? = c.cell == .lstm ? Tensor.zeros(stateShape) : nil
         withWeights { weights in
@@ -269,7 +269,7 @@ func runForward(_ pass: RecurrentPass<Float>, input: Tensor, weights: [Tensor], 
                 initialState: RecurrentState?, dropoutGenerator: inout SeededGenerator?) -> (outputs: Tensor, state: RecurrentState) {
     let c = pass.configuration, steps = input.shape[0], batchSize = input.shape[1]
     let stateShape = [c.layers * c.directionCount, batchSize, c.hiddenSize]
-    var outputs = Tensor.zeros([steps, batchSize, c.outputSize])
+    var outputs = Tensor.unfilled([steps, batchSize, c.outputSize])   // every element written by the pass
     var hidden = Tensor.zeros(stateShape)
     var cellState: Tensor? = c.cell == .lstm ? Tensor.zeros(stateShape) : nil
     weights.withScalarPointers { pointers in

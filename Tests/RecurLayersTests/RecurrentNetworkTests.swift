@@ -66,11 +66,14 @@ struct RecurrentNetworkTests {
         #expect(nothing.outputs.shape == [0, 2, 10] && nothing.state.hidden.scalars.allSatisfy { $0 == 0 })
     }
 
-    @Test("the Float32 path agrees with the Float64 check path", arguments: CellKind.all, [4, 19])
-    func floatAgreesWithFloat64(_ kind: CellKind, batchSize: Int) {
+    /// Ragged batches go through the packed layout; a dense one (every sequence T long) is read and written where
+    /// the caller keeps it: the input and output gradient always, the input and output at inference.
+    @Test("the Float32 path agrees with the Float64 check path", arguments: CellKind.all, [4, 19, -19])
+    func floatAgreesWithFloat64(_ kind: CellKind, batchSize signedBatchSize: Int) {
         let network = Self.network(kind, inputSize: 7, hiddenSize: 33)
         let model = Float64Recurrent(network)
-        let steps = 6, lengths = (0..<batchSize).map { [6, 2, 5, 1][$0 % 4] }
+        let batchSize = abs(signedBatchSize), dense = signedBatchSize < 0
+        let steps = 6, lengths = (0..<batchSize).map { dense ? 6 : [6, 2, 5, 1][$0 % 4] }
         let input = randomValues(steps * batchSize * 7, seed: 1)
         let upstream = randomValues(steps * batchSize * network.configuration.outputSize, seed: 2)
         var dropout = SeededGenerator(seed: 1)
@@ -84,6 +87,26 @@ struct RecurrentNetworkTests {
         expectRelativelyClose(doubles(gradient.input!.scalars), referenceGradient.input, tolerance: 1e-5, floor: 1, "dx")
         for (parameter, expected) in zip(network.parameters, referenceGradient.parameters) {
             expectRelativelyClose(doubles(parameter.gradient.scalars), expected, tolerance: 1e-5, floor: 1, parameter.name)
+        }
+    }
+
+    /// At inference a dense batch is read where the caller keeps it and, with one direction, the top layer writes
+    /// the caller's output itself; with a cache both go through the pass's own buffers. The two must agree.
+    @Test("inference in place on a dense batch equals the forward pass that keeps its cache",
+          arguments: CellKind.all, [false, true])
+    func denseInferenceInPlace(_ kind: CellKind, bidirectional: Bool) {
+        let network = Self.network(kind, bidirectional: bidirectional, inputSize: 7, hiddenSize: 33)
+        var generator = SeededGenerator(seed: 12)
+        let x = Tensor.normal([5, 19, 7], using: &generator)
+        for threads in [1, 2] {
+            let settings = ComputeSettings(threadCount: threads)
+            let inference = network(x, settings: settings)
+            var unused = SeededGenerator(seed: 1)   // the network has no dropout
+            let (training, _) = network.forward(x, dropoutGenerator: &unused, settings: settings)
+            expectRelativelyClose(doubles(inference.outputs.scalars), doubles(training.outputs.scalars), tolerance: 1e-6,
+                                  floor: 1, "outputs, \(threads) threads")
+            expectRelativelyClose(doubles(inference.state.hidden.scalars), doubles(training.state.hidden.scalars),
+                                  tolerance: 1e-6, floor: 1, "final states, \(threads) threads")
         }
     }
 

@@ -45,6 +45,13 @@ public struct Tensor: Sendable {
     /// Zeros of `shape`.
     public static func zeros(_ shape: [Int]) -> Tensor { Tensor(shape: shape) }
 
+    /// A tensor of `shape` whose elements are not set: for a caller that writes every one of them before any
+    /// is read, which `zeros` would first spend a pass over memory setting to 0.
+    package static func unfilled(_ shape: [Int]) -> Tensor {
+        require(shape.allSatisfy { $0 >= 0 }, "tensor shape must not have negative sizes: \(shape)")
+        return Tensor(storage: TensorStorage(unfilledCount: shape.reduce(1, *)), offset: 0, shape: shape)
+    }
+
     /// Ones of `shape`.
     public static func ones(_ shape: [Int]) -> Tensor { Tensor(shape: shape, repeating: 1) }
 
@@ -170,6 +177,12 @@ final class TensorStorage: @unchecked Sendable {
         capacity = count
         pointer = AlignedBuffer(count: count).pointer
         pointer.initialize(repeating: value, count: max(1, count))
+    }
+
+    /// Storage whose elements the caller sets.
+    init(unfilledCount count: Int) {
+        capacity = count
+        pointer = AlignedBuffer(count: count).pointer
     }
 
     deinit { UnsafeMutableRawPointer(pointer).deallocate() }

@@ -93,8 +93,10 @@ final class RecurrentDirection<S: RecurrentScalar> {
     /// dL/d(gate pre-activations) [N, G] of a backward pass that left dx for later (`addInputGradient`).
     private var deferredGateGradients: ScalarBuffer<S>?
 
+    /// - Parameter outputStorage: where to write `output` ([N, H]) instead of a buffer of its own.
     init(configuration: RecurrentConfiguration, layer: Int, reverse: Bool, batch: SequenceBatch,
-         keepsCache: Bool, settings: ComputeSettings, workspace: Workspace<S>? = nil) {
+         keepsCache: Bool, settings: ComputeSettings, workspace: Workspace<S>? = nil,
+         outputStorage: UnsafeMutablePointer<S>? = nil) {
         self.workspace = workspace
         self.configuration = configuration
         self.batch = batch
@@ -107,7 +109,8 @@ final class RecurrentDirection<S: RecurrentScalar> {
         let rows = batch.rowCount, b = batch.batchSize, h = hiddenSize, g = gateWidth
         let cell = configuration.cell, course = configuration.gruVariant == .course
         gates = ScalarBuffer(uninitializedCount: rows * g, workspace: workspace)      // written whole by the input projection
-        output = ScalarBuffer(uninitializedCount: rows * h, workspace: workspace)     // every live row written once
+        output = outputStorage.map { ScalarBuffer(borrowing: $0, count: rows * h) }   // every live row written once
+            ?? ScalarBuffer(uninitializedCount: rows * h, workspace: workspace)
         hidden = ScalarBuffer(count: b * h, workspace: workspace)
         memory = ScalarBuffer(count: cell == .lstm ? b * h : 0, workspace: workspace)
         let perStep = keepsCache ? rows : b

@@ -66,8 +66,16 @@ final class RecurrentPass<S: RecurrentScalar> {
                  output: UnsafeMutablePointer<S>, finalHidden: UnsafeMutablePointer<S>,
                  finalMemory: UnsafeMutablePointer<S>?) {
         let c = configuration, rows = batch.rowCount, h = c.hiddenSize
-        var current = ScalarBuffer<S>(uninitializedCount: rows * c.inputSize, workspace: workspace)   // gathered whole
-        batch.gather(input, width: c.inputSize, into: current.pointer)
+        // Without a cache and with every sequence T long, the packed layout is the padded one: the first layer
+        // reads the input where it is, and the top layer of one direction writes the output there itself.
+        let inPlace = !keepsCache && batch.isDense
+        var current: ScalarBuffer<S>
+        if inPlace {
+            current = ScalarBuffer(borrowing: UnsafeMutablePointer(mutating: input), count: rows * c.inputSize)
+        } else {
+            current = ScalarBuffer(uninitializedCount: rows * c.inputSize, workspace: workspace)   // gathered whole
+            batch.gather(input, width: c.inputSize, into: current.pointer)
+        }
         // Initial states in batch order, one per direction (the directions may run at the same time).
         let sortedStates = (0..<c.directionCount).map { _ in ScalarBuffer<S>(count: stateSize, workspace: workspace) }
         let sortedMemories = (0..<c.directionCount).map { _ in ScalarBuffer<S>(count: stateSize, workspace: workspace) }
@@ -90,8 +98,10 @@ final class RecurrentPass<S: RecurrentScalar> {
                 if let initialMemory {
                     batch.sortRows(initialMemory + index * stateSize, width: h, into: sortedMemories[direction].pointer)
                 }
+                let writesOutput = inPlace && layer == c.layers - 1 && c.directionCount == 1
                 return RecurrentDirection<S>(configuration: c, layer: layer, reverse: direction == 1, batch: batch,
-                                             keepsCache: keepsCache, settings: directionSettings, workspace: workspace)
+                                             keepsCache: keepsCache, settings: directionSettings, workspace: workspace,
+                                             outputStorage: writesOutput ? output : nil)
             }
             let layerInput = UnsafePointer(current.pointer)
             forEachDirection { direction in
@@ -111,7 +121,7 @@ final class RecurrentPass<S: RecurrentScalar> {
             if keepsCache { directions += layerDirections }
             current = merge(layerDirections.map(\.output))
         }
-        batch.scatter(current.pointer, width: c.outputSize, into: output)
+        if current.pointer != output { batch.scatter(current.pointer, width: c.outputSize, into: output) }
     }
 
     /// Back-propagates `outputGradient` and the final states' gradients; adds every weight's gradient.
@@ -128,7 +138,11 @@ final class RecurrentPass<S: RecurrentScalar> {
         require(keepsCache, "backward needs a forward pass that kept its cache")
         let c = configuration, rows = batch.rowCount, h = c.hiddenSize
         var upstream: ScalarBuffer<S>? = nil
-        if let outputGradient {
+        // With every sequence T long the packed layout is the padded one: the output gradient is read, and the
+        // input gradient written, where the caller keeps them.
+        if let outputGradient, batch.isDense {
+            upstream = ScalarBuffer(borrowing: UnsafeMutablePointer(mutating: outputGradient), count: rows * c.outputSize)
+        } else if let outputGradient {
             let packed = ScalarBuffer<S>(uninitializedCount: rows * c.outputSize, workspace: workspace)   // gathered whole
             batch.gather(outputGradient, width: c.outputSize, into: packed.pointer)
             upstream = packed
@@ -140,7 +154,13 @@ final class RecurrentPass<S: RecurrentScalar> {
             let perDirection = upstream.map(split) ?? Array(repeating: nil, count: c.directionCount)
             // dx, [N, D]: each direction adds its part. Side by side, they add it after both have run, one after
             // the other, as one after the other they would (the same sums in the same order).
-            let dx = layer > 0 || inputGradient != nil ? ScalarBuffer<S>(count: rows * width, workspace: workspace) : nil
+            let dx: ScalarBuffer<S>?
+            if layer == 0, let inputGradient, batch.isDense {
+                inputGradient.update(repeating: 0, count: rows * width)
+                dx = ScalarBuffer(borrowing: inputGradient, count: rows * width)
+            } else {
+                dx = layer > 0 || inputGradient != nil ? ScalarBuffer<S>(count: rows * width, workspace: workspace) : nil
+            }
             for direction in 0..<c.directionCount {
                 let index = layer * c.directionCount + direction
                 if let finalHiddenGradient {
@@ -183,7 +203,7 @@ final class RecurrentPass<S: RecurrentScalar> {
             }
             if layer > 0 {
                 upstream = dx
-            } else if let inputGradient {
+            } else if let inputGradient, dx.pointer != inputGradient {
                 batch.scatter(dx.pointer, width: width, into: inputGradient)
             }
         }

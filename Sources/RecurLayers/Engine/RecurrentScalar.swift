@@ -99,12 +99,23 @@ extension Double: RecurrentScalar {
 }
 
 /// Scalars on a 64-byte boundary, owned by one pass; zero unless made with `uninitializedCount`.
-/// With a `workspace`, the memory comes from it and goes back to it at the end.
+/// With a `workspace`, the memory comes from it and goes back to it at the end. A buffer made with
+/// `borrowing` is someone else's memory, used in place and left to its owner.
 final class ScalarBuffer<Scalar: RecurrentScalar>: @unchecked Sendable {
     let pointer: UnsafeMutablePointer<Scalar>
     let count: Int
     private let capacity: Int
     private let workspace: Workspace<Scalar>?
+    private let owned: Bool
+
+    /// `count` scalars at `pointer`, which must stay valid while the buffer is in use.
+    init(borrowing pointer: UnsafeMutablePointer<Scalar>, count: Int) {
+        self.pointer = pointer
+        self.count = count
+        capacity = count
+        workspace = nil
+        owned = false
+    }
 
     convenience init(count: Int, workspace: Workspace<Scalar>? = nil) {
         self.init(uninitializedCount: count, workspace: workspace)
@@ -115,6 +126,7 @@ final class ScalarBuffer<Scalar: RecurrentScalar>: @unchecked Sendable {
     init(uninitializedCount count: Int, workspace: Workspace<Scalar>? = nil) {
         self.count = count
         self.workspace = workspace
+        owned = true
         if let (reused, capacity) = workspace?.take(count) {
             pointer = reused
             self.capacity = capacity
@@ -126,6 +138,7 @@ final class ScalarBuffer<Scalar: RecurrentScalar>: @unchecked Sendable {
     }
 
     deinit {
+        guard owned else { return }
         if workspace?.give(pointer, capacity: capacity) != true { UnsafeMutableRawPointer(pointer).deallocate() }
     }
 }
