@@ -119,7 +119,8 @@ final class RecurrentPass<S: RecurrentScalar> {
                 }
             }
             if keepsCache { directions += layerDirections }
-            current = merge(layerDirections.map(\.output))
+            let top = inPlace && layer == c.layers - 1
+            current = merge(layerDirections.map(\.output), into: top && c.directionCount == 2 ? output : nil)
         }
         if current.pointer != output { batch.scatter(current.pointer, width: c.outputSize, into: output) }
     }
@@ -249,11 +250,12 @@ final class RecurrentPass<S: RecurrentScalar> {
 
     // MARK: - Merging directions
 
-    /// [N, H] per direction → [N, outputSize].
-    private func merge(_ outputs: [ScalarBuffer<S>]) -> ScalarBuffer<S> {
+    /// [N, H] per direction → [N, outputSize], written into `destination` if given, else into a buffer of its own.
+    private func merge(_ outputs: [ScalarBuffer<S>], into destination: UnsafeMutablePointer<S>? = nil) -> ScalarBuffer<S> {
         if outputs.count == 1 { return outputs[0] }
         let rows = batch.rowCount, h = configuration.hiddenSize
-        let merged = ScalarBuffer<S>(uninitializedCount: rows * configuration.outputSize, workspace: workspace)
+        let merged = destination.map { ScalarBuffer(borrowing: $0, count: rows * configuration.outputSize) }
+            ?? ScalarBuffer<S>(uninitializedCount: rows * configuration.outputSize, workspace: workspace)
         let f = outputs[0].pointer, r = outputs[1].pointer, m = merged.pointer
         let parts = rows * h >= 1 << 16 ? settings.threadCount : 1
         parallelFor(parts) { part in
