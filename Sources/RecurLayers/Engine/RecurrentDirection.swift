@@ -146,8 +146,9 @@ final class RecurrentDirection<S: RecurrentScalar> {
     }
 
     /// Runs `step(t, rows)` for every step in `order`. Sequences never interact, so with enough of them each
-    /// thread takes a fixed share of the batch through all steps on its own, without waiting for the others
-    /// at each step; a small batch instead shares each step's product between the threads.
+    /// thread takes a share of the batch through all steps on its own, without waiting for the others at each
+    /// step (the shares are rebalanced as they go, see `RowShares`); a small batch instead shares each step's
+    /// product between the threads.
     ///
     /// Before each step, `upcoming(rows)` is told the rows of the step after it, to start loading what that
     /// step reads: arrays of T·B rows are written or read long before (or after) their step comes, so they
@@ -159,18 +160,28 @@ final class RecurrentDirection<S: RecurrentScalar> {
             let parts = min(threads, b / minimumRows)
             var single = settings
             single.threadCount = 1
+            let shares = RowShares((0..<parts).map { part in (b * part / parts)..<(b * (part + 1) / parts) },
+                                   stepCount: order.count, minimumRows: minimumRows)
             parallelFor(parts) { part in
-                let share = (b * part / parts)..<(b * (part + 1) / parts)
-                func rows(_ t: Int) -> StepRows? {
+                func rows(_ t: Int, _ share: Range<Int>) -> StepRows? {
                     let n = min(batch.activeCounts[t], share.upperBound)
                     if n <= share.lowerBound { return nil }
                     return StepRows(first: share.lowerBound, packedFirst: batch.offsets[t] + share.lowerBound,
                                     count: n - share.lowerBound, settings: single)
                 }
-                for (index, t) in order.enumerated() {
-                    guard let current = rows(t) else { continue }
-                    if index + 1 < order.count, let next = rows(order[index + 1]) { upcoming(next) }
-                    step(t, current)
+                var index = 0
+                while true {
+                    let share = shares.rows(of: part, at: index)
+                    if index == order.count {
+                        guard let from = shares.take(for: part) else { break }
+                        index = from
+                        continue
+                    }
+                    if let current = rows(order[index], share) {
+                        if index + 1 < order.count, let next = rows(order[index + 1], share) { upcoming(next) }
+                        step(order[index], current)
+                    }
+                    index += 1
                 }
             }
         } else {
