@@ -165,7 +165,11 @@ public enum MatrixProduct {
         // A few rows of A times a prepared B is a recurrent step (the state times W_hhᵀ): A is read where it is,
         // since packing it costs more than it saves there (measured: 16–32 rows, +2–6 % in `recur bench gemm
         // --packed`; at thousands of rows the packed sliver is 5 % faster).
-        let inPlaceA: Bool = { if case .packed = b { !transposeA && rows.count <= inPlaceRowLimit } else { false } }()
+        let inPlaceA: Bool = {
+            if case .packed = b { !transposeA && rows.count <= min(inPlaceRowLimit, blocking.rowBlock) } else { false }
+        }()
+        // In place, the rows are one row block: one set of row tiles serves every block of depth and columns.
+        let tiles = inPlaceA ? rowTiles(rows.count, height: mr) : []
         let aBuffer = AlignedBuffer(count: inPlaceA ? 0 : rowsPacked * depth)
         let bBuffer = AlignedBuffer(count: { if case .matrix = b { depth * columnsPacked } else { 0 } }())
         defer { aBuffer.free(); bBuffer.free() }
@@ -187,7 +191,7 @@ public enum MatrixProduct {
                     let mc = min(blocking.rowBlock, rows.upperBound - ic)
                     let add: Int32 = accumulate || pc > 0 ? 1 : 0
                     if inPlaceA {
-                        let block = a + ic * lda + pc, tiles = rowTiles(mc, height: mr)
+                        let block = a + ic * lda + pc
                         for jr in stride(from: 0, to: nc, by: nr) {
                             for tile in tiles {
                                 recur_gemm_tile_direct(isa, kc, block + tile.lowerBound * lda, lda, panels + jr * kc,
