@@ -39,11 +39,15 @@ public final class RecurrentTape {
     let pass: RecurrentPass<Float>
     let steps: Int
     let batchSize: Int
+    /// The forward pass's input and outputs, whose memory the pass may use in place (a copy-on-write tensor's
+    /// storage is not written while another copy holds it).
+    let keptAlive: [Tensor]
 
-    init(pass: RecurrentPass<Float>, steps: Int, batchSize: Int) {
+    init(pass: RecurrentPass<Float>, steps: Int, batchSize: Int, keptAlive: [Tensor]) {
         self.pass = pass
         self.steps = steps
         self.batchSize = batchSize
+        self.keptAlive = keptAlive
     }
 }
 
@@ -189,7 +193,7 @@ public final class RecurrentNetwork {
         }
         let batch = SequenceBatch(steps: steps, batchSize: batchSize, lengths: lengths)
         let pass = RecurrentPass<Float>(configuration: c, batch: batch, keepsCache: keepsCache, settings: settings,
-                                        workspace: workspace)
+                                        workspace: workspace, callerKeepsBuffers: true)   // the tape keeps them
         let (outputs, state) = runForward(pass, input: input, weights: parameters.map(\.value), prepared: nil,
                                           initialState: initialState, dropoutGenerator: &dropoutGenerator)
         var last = Tensor.zeros([batchSize, c.outputSize])
@@ -197,7 +201,8 @@ public final class RecurrentNetwork {
             last.withUnsafeMutableBufferPointer { pass.mergeLast(finalHidden: hn.baseAddress!, into: $0.baseAddress!) }
         }
         let output = RecurrentOutput(outputs: outputs, last: last, state: state)
-        return (output, keepsCache ? RecurrentTape(pass: pass, steps: steps, batchSize: batchSize) : nil)
+        return (output, keepsCache ? RecurrentTape(pass: pass, steps: steps, batchSize: batchSize,
+                                                   keptAlive: [input, outputs]) : nil)
     }
 
     // MARK: - Backward

@@ -110,6 +110,31 @@ struct RecurrentNetworkTests {
         }
     }
 
+    /// A dense training pass keeps using the caller's input and outputs in place; changing them between forward
+    /// and backward (copy-on-write then copies) must not change the gradients.
+    @Test("changing the input and outputs after a dense forward pass leaves backward's gradients the same",
+          arguments: CellKind.all)
+    func denseTrainingKeepsItsBuffers(_ kind: CellKind) {
+        let network = Self.network(kind, bidirectional: false, inputSize: 7, hiddenSize: 33)
+        var generator = SeededGenerator(seed: 13)
+        let scalars = Tensor.normal([5, 19, 7], using: &generator).scalars
+        var results: [[[Float]]] = []
+        for overwrite in [false, true] {
+            network.zeroGradients()
+            var x = Tensor(shape: [5, 19, 7], scalars: scalars)   // its storage held by no one else
+            var (y, tape) = network.forward(x, dropoutGenerator: &generator)
+            let upstream = Tensor.ones(y.outputs.shape)
+            if overwrite {
+                x.withUnsafeMutableBufferPointer { $0.update(repeating: 1e3) }
+                y.outputs.withUnsafeMutableBufferPointer { $0.update(repeating: -1e3) }
+            }
+            let gradient = network.backward(tape, outputGradient: upstream)
+            results.append(network.parameters.map(\.gradient.scalars) + [gradient.input!.scalars])
+        }
+        #expect(results[0] == results[1])
+        #expect(results[0][0].contains { $0 != 0 })
+    }
+
     @Test("backward adds to parameter gradients")
     func gradientsAccumulate() {
         let network = Self.network(CellKind(cell: .lstm), bidirectional: false)

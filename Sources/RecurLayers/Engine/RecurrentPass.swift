@@ -19,11 +19,16 @@ final class RecurrentPass<S: RecurrentScalar> {
     /// Where buffers come from and return to (nil: the system).
     let workspace: Workspace<S>?
 
+    /// The caller keeps the input and output memory of `forward` alive and unchanged until `backward` is done,
+    /// so a pass that keeps its cache may use them in place too.
+    let callerKeepsBuffers: Bool
+
     init(configuration: RecurrentConfiguration, batch: SequenceBatch, keepsCache: Bool, settings: ComputeSettings,
-         workspace: Workspace<S>? = nil) {
+         workspace: Workspace<S>? = nil, callerKeepsBuffers: Bool = false) {
         self.configuration = configuration
         self.batch = batch
         self.keepsCache = keepsCache
+        self.callerKeepsBuffers = callerKeepsBuffers
         self.settings = settings
         self.workspace = workspace
     }
@@ -66,9 +71,10 @@ final class RecurrentPass<S: RecurrentScalar> {
                  output: UnsafeMutablePointer<S>, finalHidden: UnsafeMutablePointer<S>,
                  finalMemory: UnsafeMutablePointer<S>?) {
         let c = configuration, rows = batch.rowCount, h = c.hiddenSize
-        // Without a cache and with every sequence T long, the packed layout is the padded one: the first layer
-        // reads the input where it is, and the top layer of one direction writes the output there itself.
-        let inPlace = !keepsCache && batch.isDense
+        // With every sequence T long, the packed layout is the padded one: the first layer reads the input where
+        // it is, and the top layer writes the output there itself (or merges its directions there), unless the
+        // cache would outlive the caller's memory.
+        let inPlace = batch.isDense && (!keepsCache || callerKeepsBuffers)
         var current: ScalarBuffer<S>
         if inPlace {
             current = ScalarBuffer(borrowing: UnsafeMutablePointer(mutating: input), count: rows * c.inputSize)
