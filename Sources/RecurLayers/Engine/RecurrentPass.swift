@@ -96,6 +96,8 @@ final class RecurrentPass<S: RecurrentScalar> {
                 mask = drawn
             }
             if keepsCache { layerInputs.append(current); masks.append(mask) } else { layerInputs = [current] }
+            // The caller's output is written in place by the top layer: by its one direction, or by the merge of two.
+            let outputInPlace = inPlace && layer == c.layers - 1 ? output : nil
             let layerDirections = (0..<c.directionCount).map { direction in
                 let index = layer * c.directionCount + direction
                 if let initialHidden {
@@ -104,10 +106,9 @@ final class RecurrentPass<S: RecurrentScalar> {
                 if let initialMemory {
                     batch.sortRows(initialMemory + index * stateSize, width: h, into: sortedMemories[direction].pointer)
                 }
-                let writesOutput = inPlace && layer == c.layers - 1 && c.directionCount == 1
                 return RecurrentDirection<S>(configuration: c, layer: layer, reverse: direction == 1, batch: batch,
                                              keepsCache: keepsCache, settings: directionSettings, workspace: workspace,
-                                             outputStorage: writesOutput ? output : nil)
+                                             outputStorage: c.directionCount == 1 ? outputInPlace : nil)
             }
             let layerInput = UnsafePointer(current.pointer)
             forEachDirection { direction in
@@ -125,8 +126,7 @@ final class RecurrentPass<S: RecurrentScalar> {
                 }
             }
             if keepsCache { directions += layerDirections }
-            let top = inPlace && layer == c.layers - 1
-            current = merge(layerDirections.map(\.output), into: top && c.directionCount == 2 ? output : nil)
+            current = merge(layerDirections.map(\.output), into: outputInPlace)
         }
         if current.pointer != output { batch.scatter(current.pointer, width: c.outputSize, into: output) }
     }
