@@ -214,21 +214,25 @@ RK_ATTR static inline RK_NAME(vec) RK_NAME(sigmoidv)(RK_NAME(vec) x) {
     return RK_NAME(reciprocalv)(RK_SPLAT(1.0f) + RK_NAME(expv)(-x));
 }
 
+// tanh(x) = sign(x) · min(1, a·P(a²) / Q(a²)), a = min(|x|, 9): a rational function of degree 9 over 8, fitted by
+// Scripts/fit_tanh.py (minimax relative error 2.6e-8 on (0, 9]; past 9, tanh is 1 to within half a Float step). It
+// takes 19 vector instructions against 42 for 1 − 2/(e^2a + 1) with a series near zero, and keeps the relative
+// accuracy near zero by itself: a·P/Q ≈ a there, as P(0) = Q(0) = 1. Rounding in Float makes its largest error
+// about 3e-7 absolute (five Float steps near 1), measured by the tests and the script.
 RK_ATTR static inline RK_NAME(vec) RK_NAME(tanhv)(RK_NAME(vec) v) {
     const RK_NAME(ivec) sign = (RK_NAME(ivec)){0} + (int)0x80000000;
-    RK_NAME(vec) a = (RK_NAME(vec))((RK_NAME(ivec))v & ~sign);
-    RK_NAME(vec) large = RK_SPLAT(1.0f) - RK_SPLAT(2.0f) * RK_NAME(reciprocalv)(RK_NAME(expv)(RK_SPLAT(2.0f) * a) + RK_SPLAT(1.0f));
-    // Near zero the subtraction above cancels; the Taylor series keeps the relative error small.
-    RK_NAME(vec) a2 = a * a;
-    RK_NAME(vec) q = RK_SPLAT(1382.0f / 155925.0f);
-    q = q * a2 - RK_SPLAT(62.0f / 2835.0f);
-    q = q * a2 + RK_SPLAT(17.0f / 315.0f);
-    q = q * a2 - RK_SPLAT(2.0f / 15.0f);
-    q = q * a2 + RK_SPLAT(1.0f / 3.0f);
-    RK_NAME(vec) small = a - a * a2 * q;
-    RK_NAME(ivec) useSmall = a < RK_SPLAT(0.25f);
-    RK_NAME(ivec) t = ((RK_NAME(ivec))small & useSmall) | ((RK_NAME(ivec))large & ~useSmall);
-    return (RK_NAME(vec))(t | ((RK_NAME(ivec))v & sign));
+    RK_NAME(vec) a = __builtin_elementwise_min((RK_NAME(vec))((RK_NAME(ivec))v & ~sign), RK_SPLAT(9.0f));
+    RK_NAME(vec) s = a * a;
+    RK_NAME(vec) p = s * RK_SPLAT(1.329316657e-08f) + RK_SPLAT(2.056045923e-05f);
+    p = p * s + RK_SPLAT(3.492449177e-03f);
+    p = p * s + RK_SPLAT(1.337832212e-01f);
+    p = p * s + RK_SPLAT(1.0f);
+    RK_NAME(vec) q = s * RK_SPLAT(7.750138593e-07f) + RK_SPLAT(3.280630626e-04f);
+    q = q * s + RK_SPLAT(2.586485259e-02f);
+    q = q * s + RK_SPLAT(4.671163559e-01f);
+    q = q * s + RK_SPLAT(1.0f);
+    RK_NAME(vec) t = __builtin_elementwise_min((a * p) * RK_NAME(reciprocalv)(q), RK_SPLAT(1.0f));
+    return (RK_NAME(vec))((RK_NAME(ivec))t | ((RK_NAME(ivec))v & sign));
 }
 
 // y[i] = f(x[i]) for n elements; y may be x.
