@@ -136,16 +136,16 @@ void recur_sigmoid(int isa, const float *x, float *y, long n) { RK_DISPATCH(sigm
 void recur_tanh(int isa, const float *x, float *y, long n) { RK_DISPATCH(tanh, x, y, n) }
 
 void recur_lstm_forward(int isa, long rows, long h, float *gates, const float *bias, float *c, float *c_previous,
-                        float *tanh_c, float *hidden, float *output) {
-    RK_DISPATCH(lstm_forward, rows, h, gates, bias, c, c_previous, tanh_c, hidden, output)
+                        float *tanh_c, float *hidden, float *output, long output_stride) {
+    RK_DISPATCH(lstm_forward, rows, h, gates, bias, c, c_previous, tanh_c, hidden, output, output_stride)
 }
 void recur_lstm_backward(int isa, long rows, long h, const float *gates, const float *tanh_c,
                          const float *c_previous, const float *da, float *dc, float *d_gates) {
     RK_DISPATCH(lstm_backward, rows, h, gates, tanh_c, c_previous, da, dc, d_gates)
 }
 void recur_gru_forward(int isa, long rows, long h, float *gates, const float *bias, float *hidden_gates,
-                       const float *bias_hn, float *hidden, float *output, int keep_gates) {
-    RK_DISPATCH(gru_forward, rows, h, gates, bias, hidden_gates, bias_hn, hidden, output, keep_gates)
+                       const float *bias_hn, float *hidden, float *output, long output_stride, int keep_gates) {
+    RK_DISPATCH(gru_forward, rows, h, gates, bias, hidden_gates, bias_hn, hidden, output, output_stride, keep_gates)
 }
 void recur_gru_backward(int isa, long rows, long h, const float *gates, const float *hidden_gates,
                         const float *h_previous, float *dh, float *d_gates, float *d_hidden_gates) {
@@ -156,12 +156,12 @@ void recur_course_gru_gates(int isa, long rows, long h, float *gates, const floa
     RK_DISPATCH(course_gru_gates, rows, h, gates, bias, product, hidden, reset_hidden)
 }
 void recur_course_gru_update(int isa, long rows, long h, float *gates, const float *bias, float *hidden,
-                             float *output) {
-    RK_DISPATCH(course_gru_update, rows, h, gates, bias, hidden, output)
+                             float *output, long output_stride) {
+    RK_DISPATCH(course_gru_update, rows, h, gates, bias, hidden, output, output_stride)
 }
 void recur_rnn_forward(int isa, long rows, long h, const float *pre, const float *bias, int relu, float *hidden,
-                       float *output) {
-    RK_DISPATCH(rnn_forward, rows, h, pre, bias, relu, hidden, output)
+                       float *output, long output_stride) {
+    RK_DISPATCH(rnn_forward, rows, h, pre, bias, relu, hidden, output, output_stride)
 }
 void recur_course_gru_backward_candidate(int isa, long rows, long h, const float *gates, const float *h_previous,
                                          float *dh, float *d_gates) {

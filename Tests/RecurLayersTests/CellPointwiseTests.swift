@@ -29,6 +29,23 @@ struct CellPointwiseTests {
         }
     }
 
+    /// Output rows `stride` apart hold the state rows, and the `stride − h` floats after each are left as they were
+    /// (`before`): a direction writing its half of a concatenated bidirectional output.
+    static func expectOutputRows(_ output: UnsafeMutablePointer<Float>, equal hidden: UnsafeMutablePointer<Float>,
+                                 rows: Int, h: Int, stride: Int, before: [Float], _ comment: String,
+                                 sourceLocation: SourceLocation = #_sourceLocation) {
+        for r in 0..<rows {
+            #expect((0..<h).allSatisfy { output[r * stride + $0] == hidden[r * h + $0] },
+                    "\(comment): output row \(r) differs from the state", sourceLocation: sourceLocation)
+            #expect((h..<stride).allSatisfy { output[r * stride + $0] == before[r * stride + $0] },
+                    "\(comment): wrote between output rows", sourceLocation: sourceLocation)
+        }
+    }
+
+    static func contents(_ p: UnsafeMutablePointer<Float>, _ count: Int) -> [Float] {
+        Array(UnsafeBufferPointer(start: p, count: count))
+    }
+
     @Test("LSTM forward and backward", arguments: cases)
     func lstm(kernel: CPUKernel, h: Int) {
         let rows = 3, g = 4 * h, n = rows * h
@@ -36,18 +53,20 @@ struct CellPointwiseTests {
         // and output receive the same state either way.
         Self.compare(kernel, sizes: [rows * g, n, n, n, n, g, n], seed: 1) { f, d in
             Float.lstmForward(rows: rows, hiddenSize: h, gates: f[0], bias: f[5], cellState: f[1], previousCellState: f[2],
-                              cellTanh: f[3], hidden: f[4], output: f[6], kernel: kernel)
+                              cellTanh: f[3], hidden: f[4], output: f[6], outputStride: h, kernel: kernel)
             Double.lstmForward(rows: rows, hiddenSize: h, gates: d[0], bias: d[5], cellState: d[1], previousCellState: d[2],
-                               cellTanh: d[3], hidden: d[4], output: d[6], kernel: kernel)
+                               cellTanh: d[3], hidden: d[4], output: d[6], outputStride: h, kernel: kernel)
             #expect((0..<n).allSatisfy { f[4][$0] == f[6][$0] }, "\(kernel): output and hidden differ")
         }
-        Self.compare(kernel, sizes: [rows * g, n, n, g, n], seed: 11) { f, d in
-            let untouched = Array(UnsafeBufferPointer(start: f[0], count: rows * g))
+        let stride = h + 3
+        Self.compare(kernel, sizes: [rows * g, n, n, g, rows * stride], seed: 11) { f, d in
+            let untouched = Array(UnsafeBufferPointer(start: f[0], count: rows * g)), before = Self.contents(f[4], rows * stride)
             Float.lstmForward(rows: rows, hiddenSize: h, gates: f[0], bias: f[3], cellState: f[1], previousCellState: nil,
-                              cellTanh: nil, hidden: f[2], output: f[4], kernel: kernel)
+                              cellTanh: nil, hidden: f[2], output: f[4], outputStride: stride, kernel: kernel)
             Double.lstmForward(rows: rows, hiddenSize: h, gates: d[0], bias: d[3], cellState: d[1], previousCellState: nil,
-                               cellTanh: nil, hidden: d[2], output: d[4], kernel: kernel)
+                               cellTanh: nil, hidden: d[2], output: d[4], outputStride: stride, kernel: kernel)
             #expect(Array(UnsafeBufferPointer(start: f[0], count: rows * g)) == untouched, "\(kernel): inference wrote the gates")
+            Self.expectOutputRows(f[4], equal: f[2], rows: rows, h: h, stride: stride, before: before, "\(kernel)")
         }
         // gates activated (in (0, 1), and tanh values in (−1, 1) suffice for the check), tanh c, c_prev, da, dc, dGates
         Self.compare(kernel, sizes: [rows * g, n, n, n, n, rows * g], seed: 2, positive: [0]) { f, d in
@@ -62,14 +81,16 @@ struct CellPointwiseTests {
     func gru(kernel: CPUKernel, h: Int) {
         let rows = 3, g = 3 * h, n = rows * h
         for keepsGates in [true, false] {
-            Self.compare(kernel, sizes: [rows * g, rows * g, h, n, g, n], seed: keepsGates ? 3 : 13) { f, d in
+            let stride = keepsGates ? h : h + 3
+            Self.compare(kernel, sizes: [rows * g, rows * g, h, n, g, rows * stride], seed: keepsGates ? 3 : 13) { f, d in
                 let untouched = Array(UnsafeBufferPointer(start: f[0], count: rows * g))
                     + Array(UnsafeBufferPointer(start: f[1], count: rows * g))
-                Float.gruForward(rows: rows, hiddenSize: h, gates: f[0], bias: f[4], hiddenGates: f[1],
-                                 candidateHiddenBias: f[2], hidden: f[3], output: f[5], keepsGates: keepsGates, kernel: kernel)
-                Double.gruForward(rows: rows, hiddenSize: h, gates: d[0], bias: d[4], hiddenGates: d[1],
-                                  candidateHiddenBias: d[2], hidden: d[3], output: d[5], keepsGates: keepsGates, kernel: kernel)
-                #expect((0..<n).allSatisfy { f[3][$0] == f[5][$0] }, "\(kernel): output and hidden differ")
+                let before = Self.contents(f[5], rows * stride)
+                Float.gruForward(rows: rows, hiddenSize: h, gates: f[0], bias: f[4], hiddenGates: f[1], candidateHiddenBias: f[2],
+                                 hidden: f[3], output: f[5], outputStride: stride, keepsGates: keepsGates, kernel: kernel)
+                Double.gruForward(rows: rows, hiddenSize: h, gates: d[0], bias: d[4], hiddenGates: d[1], candidateHiddenBias: d[2],
+                                  hidden: d[3], output: d[5], outputStride: stride, keepsGates: keepsGates, kernel: kernel)
+                Self.expectOutputRows(f[5], equal: f[3], rows: rows, h: h, stride: stride, before: before, "\(kernel)")
                 let after = Array(UnsafeBufferPointer(start: f[0], count: rows * g))
                     + Array(UnsafeBufferPointer(start: f[1], count: rows * g))
                 #expect((after == untouched) == !keepsGates, "\(kernel) keepsGates \(keepsGates): gates written or not")
@@ -87,12 +108,14 @@ struct CellPointwiseTests {
     func rnn(kernel: CPUKernel, h: Int) {
         let rows = 3, n = rows * h
         for relu in [false, true] {
-            Self.compare(kernel, sizes: [n, h, n, n], seed: relu ? 9 : 10) { f, d in
+            let stride = relu ? h : h + 3
+            Self.compare(kernel, sizes: [n, h, n, rows * stride], seed: relu ? 9 : 10) { f, d in
+                let before = Self.contents(f[3], rows * stride)
                 Float.rnnForward(rows: rows, hiddenSize: h, preActivation: f[0], bias: f[1], relu: relu, hidden: f[2],
-                                 output: f[3], kernel: kernel)
+                                 output: f[3], outputStride: stride, kernel: kernel)
                 Double.rnnForward(rows: rows, hiddenSize: h, preActivation: d[0], bias: d[1], relu: relu, hidden: d[2],
-                                  output: d[3], kernel: kernel)
-                #expect((0..<n).allSatisfy { f[2][$0] == f[3][$0] }, "\(kernel): output and hidden differ")
+                                  output: d[3], outputStride: stride, kernel: kernel)
+                Self.expectOutputRows(f[3], equal: f[2], rows: rows, h: h, stride: stride, before: before, "\(kernel)")
                 #expect(!relu || (0..<n).contains { f[2][$0] == 0 }, "\(kernel): relu clipped nothing")
             }
         }
@@ -101,14 +124,18 @@ struct CellPointwiseTests {
     @Test("course GRU forward and backward halves, tanh backward", arguments: cases)
     func courseGRU(kernel: CPUKernel, h: Int) {
         let rows = 3, g = 3 * h, n = rows * h
-        Self.compare(kernel, sizes: [rows * g, rows * 2 * h, n, n, g, n], seed: 5) { f, d in
+        let stride = h + 3
+        Self.compare(kernel, sizes: [rows * g, rows * 2 * h, n, n, g, rows * stride], seed: 5) { f, d in
+            let before = Self.contents(f[5], rows * stride)
             Float.courseGRUGates(rows: rows, hiddenSize: h, gates: f[0], bias: f[4], product: f[1], hidden: f[2], resetHidden: f[3],
                                  kernel: kernel)
             Double.courseGRUGates(rows: rows, hiddenSize: h, gates: d[0], bias: d[4], product: d[1], hidden: d[2], resetHidden: d[3],
                                   kernel: kernel)
-            Float.courseGRUUpdate(rows: rows, hiddenSize: h, gates: f[0], bias: f[4], hidden: f[2], output: f[5], kernel: kernel)
-            Double.courseGRUUpdate(rows: rows, hiddenSize: h, gates: d[0], bias: d[4], hidden: d[2], output: d[5], kernel: kernel)
-            #expect((0..<n).allSatisfy { f[2][$0] == f[5][$0] }, "\(kernel): output and hidden differ")
+            Float.courseGRUUpdate(rows: rows, hiddenSize: h, gates: f[0], bias: f[4], hidden: f[2], output: f[5],
+                                  outputStride: stride, kernel: kernel)
+            Double.courseGRUUpdate(rows: rows, hiddenSize: h, gates: d[0], bias: d[4], hidden: d[2], output: d[5],
+                                   outputStride: stride, kernel: kernel)
+            Self.expectOutputRows(f[5], equal: f[2], rows: rows, h: h, stride: stride, before: before, "\(kernel)")
         }
         Self.compare(kernel, sizes: [rows * g, n, n, rows * g, n], seed: 6, positive: [0]) { f, d in
             Float.courseGRUBackwardCandidate(rows: rows, hiddenSize: h, gates: f[0], previousHidden: f[1], hiddenGradient: f[2],

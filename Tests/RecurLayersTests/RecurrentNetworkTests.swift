@@ -91,22 +91,25 @@ struct RecurrentNetworkTests {
     }
 
     /// At inference a dense batch is read where the caller keeps it and, with one direction, the top layer writes
-    /// the caller's output itself; with a cache both go through the pass's own buffers. The two must agree.
-    @Test("inference in place on a dense batch equals the forward pass that keeps its cache",
+    /// the caller's output itself; two concatenated directions write their halves of the merged rows themselves,
+    /// in the caller's output (dense) or the pass's own buffer (ragged, and every layer below the top). With a
+    /// cache all of it goes through each direction's own buffers and a merge afterwards. The two must agree.
+    @Test("inference equals the forward pass that keeps its cache, dense (in place) and ragged",
           arguments: CellKind.all, [false, true])
-    func denseInferenceInPlace(_ kind: CellKind, bidirectional: Bool) {
+    func inferenceEqualsCachedForward(_ kind: CellKind, bidirectional: Bool) {
         let network = Self.network(kind, bidirectional: bidirectional, inputSize: 7, hiddenSize: 33)
         var generator = SeededGenerator(seed: 12)
         let x = Tensor.normal([5, 19, 7], using: &generator)
-        for threads in [1, 2] {
-            let settings = ComputeSettings(threadCount: threads)
-            let inference = network(x, settings: settings)
+        let ragged = (0..<19).map { [5, 2, 4, 1][$0 % 4] }
+        for (lengths, threads) in [(nil, 1), (nil, 2), (ragged, 1), (ragged, 2)] as [([Int]?, Int)] {
+            let settings = ComputeSettings(threadCount: threads), comment = "\(lengths == nil ? "dense" : "ragged"), \(threads) threads"
+            let inference = network(x, lengths: lengths, settings: settings)
             var unused = SeededGenerator(seed: 1)   // the network has no dropout
-            let (training, _) = network.forward(x, dropoutGenerator: &unused, settings: settings)
+            let (training, _) = network.forward(x, lengths: lengths, dropoutGenerator: &unused, settings: settings)
             expectRelativelyClose(doubles(inference.outputs.scalars), doubles(training.outputs.scalars), tolerance: 1e-6,
-                                  floor: 1, "outputs, \(threads) threads")
+                                  floor: 1, "outputs, \(comment)")
             expectRelativelyClose(doubles(inference.state.hidden.scalars), doubles(training.state.hidden.scalars),
-                                  tolerance: 1e-6, floor: 1, "final states, \(threads) threads")
+                                  tolerance: 1e-6, floor: 1, "final states, \(comment)")
         }
     }
 

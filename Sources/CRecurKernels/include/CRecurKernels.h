@@ -63,24 +63,25 @@ void recur_tanh(int isa, const float *x, float *y, long n);
 /// equations and the Swift twin the tests compare with are in RecurLayers' Engine/CellPointwise.swift).
 /// [rows, H] arrays have rows H apart; gate arrays rows 3H (GRU) or 4H (LSTM) apart, blocks in PyTorch order.
 /// The forward kernels add `bias` (one gate row, G floats) to the gates' pre-activations as they read them,
-/// write the new state to `hidden` and, when `output` is not NULL, to `output` too (the layer's packed output rows).
+/// write the new state to `hidden` and, when `output` is not NULL, to `output` too (the layer's packed output rows,
+/// `output_stride` floats apart: H, or 2H for one direction's half of a concatenated bidirectional output).
 /// What only the backward pass reads is written only when asked for: the LSTM's activated gates and tanh(c)
 /// when `tanh_c` is not NULL (and c<t-1> when `c_previous` is not NULL), the GRU's when `keep_gates` is 1.
 void recur_lstm_forward(int isa, long rows, long h, float *gates, const float *bias, float *c, float *c_previous,
-                        float *tanh_c, float *hidden, float *output);
+                        float *tanh_c, float *hidden, float *output, long output_stride);
 void recur_lstm_backward(int isa, long rows, long h, const float *gates, const float *tanh_c,
                          const float *c_previous, const float *da, float *dc, float *d_gates);
 void recur_gru_forward(int isa, long rows, long h, float *gates, const float *bias, float *hidden_gates,
-                       const float *bias_hn, float *hidden, float *output, int keep_gates);
+                       const float *bias_hn, float *hidden, float *output, long output_stride, int keep_gates);
 void recur_gru_backward(int isa, long rows, long h, const float *gates, const float *hidden_gates,
                         const float *h_previous, float *dh, float *d_gates, float *d_hidden_gates);
 void recur_course_gru_gates(int isa, long rows, long h, float *gates, const float *bias, const float *product,
                             const float *hidden, float *reset_hidden);
 void recur_course_gru_update(int isa, long rows, long h, float *gates, const float *bias, float *hidden,
-                             float *output);
+                             float *output, long output_stride);
 /// The basic RNN: a = g(pre + bias), g = tanh (relu when `relu` is 1), written to `hidden` and `output`.
 void recur_rnn_forward(int isa, long rows, long h, const float *pre, const float *bias, int relu, float *hidden,
-                       float *output);
+                       float *output, long output_stride);
 void recur_course_gru_backward_candidate(int isa, long rows, long h, const float *gates, const float *h_previous,
                                          float *dh, float *d_gates);
 void recur_course_gru_backward_reset(int isa, long rows, long h, const float *gates, const float *h_previous,

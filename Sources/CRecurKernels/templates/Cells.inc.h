@@ -40,7 +40,8 @@ RK_ATTR static inline void RK_NAME(store_n)(float *p, RK_NAME(vec) v, long n) {
 #define ST(p, v) RK_NAME(store_n)((p), (v), n)
 
 RK_ATTR static void RK_NAME(lstm_forward)(long rows, long h, float *gates, const float *bias, float *c,
-                                          float *c_previous, float *tanh_c, float *hidden, float *output) {
+                                          float *c_previous, float *tanh_c, float *hidden, float *output,
+                                          long output_stride) {
     RK_FOR_UNITS(rows, h, {
         float *gi = gates + r * 4 * h + k, *cr = c + r * h + k;
         const float *bi = bias + k;
@@ -58,7 +59,7 @@ RK_ATTR static void RK_NAME(lstm_forward)(long rows, long h, float *gates, const
         ST(cr, updated);
         RK_NAME(vec) a = o * t;
         ST(hidden + r * h + k, a);
-        if (output) ST(output + r * h + k, a);
+        if (output) ST(output + r * output_stride + k, a);
     })
 }
 
@@ -79,7 +80,8 @@ RK_ATTR static void RK_NAME(lstm_backward)(long rows, long h, const float *gates
 }
 
 RK_ATTR static void RK_NAME(gru_forward)(long rows, long h, float *gates, const float *bias, float *hidden_gates,
-                                         const float *bias_hn, float *hidden, float *output, int keep_gates) {
+                                         const float *bias_hn, float *hidden, float *output, long output_stride,
+                                         int keep_gates) {
     RK_FOR_UNITS(rows, h, {
         float *gi = gates + r * 3 * h + k, *q = hidden_gates + r * 3 * h + k, *state = hidden + r * h + k;
         const float *bi = bias + k;
@@ -90,7 +92,7 @@ RK_ATTR static void RK_NAME(gru_forward)(long rows, long h, float *gates, const 
         if (keep_gates) { ST(gi, reset); ST(gi + h, keep); ST(gi + 2 * h, candidate); ST(q + 2 * h, hn); }
         RK_NAME(vec) updated = (RK_ONE - keep) * candidate + keep * LD(state);
         ST(state, updated);
-        if (output) ST(output + r * h + k, updated);
+        if (output) ST(output + r * output_stride + k, updated);
     })
 }
 
@@ -123,24 +125,24 @@ RK_ATTR static void RK_NAME(course_gru_gates)(long rows, long h, float *gates, c
 }
 
 RK_ATTR static void RK_NAME(course_gru_update)(long rows, long h, float *gates, const float *bias, float *hidden,
-                                               float *output) {
+                                               float *output, long output_stride) {
     RK_FOR_UNITS(rows, h, {
         float *gi = gates + r * 3 * h + k, *c = hidden + r * h + k;
         RK_NAME(vec) update = LD(gi + h), candidate = RK_NAME(tanhv)(LD(gi + 2 * h) + LD(bias + 2 * h + k));
         ST(gi + 2 * h, candidate);
         RK_NAME(vec) updated = update * candidate + (RK_ONE - update) * LD(c);
         ST(c, updated);
-        if (output) ST(output + r * h + k, updated);
+        if (output) ST(output + r * output_stride + k, updated);
     })
 }
 
 RK_ATTR static void RK_NAME(rnn_forward)(long rows, long h, const float *pre, const float *bias, int relu,
-                                         float *hidden, float *output) {
+                                         float *hidden, float *output, long output_stride) {
     RK_FOR_UNITS(rows, h, {
         RK_NAME(vec) z = LD(pre + r * h + k) + LD(bias + k);
         RK_NAME(vec) a = relu ? __builtin_elementwise_max(z, (RK_NAME(vec)){0}) : RK_NAME(tanhv)(z);
         ST(hidden + r * h + k, a);
-        if (output) ST(output + r * h + k, a);
+        if (output) ST(output + r * output_stride + k, a);
     })
 }
 

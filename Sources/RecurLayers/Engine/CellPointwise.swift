@@ -3,8 +3,9 @@ import CRecurKernels
 import RecurCore
 
 /// The pointwise parts of the cells: everything in a step after the matrix products, for `rows` rows of
-/// H units. Arrays [rows, H] have rows H apart; gate arrays rows G apart (3H GRU, 4H LSTM), blocks in
-/// PyTorch's order. `RecurrentDirection+LSTM.swift` and `+GRU.swift` give the equations these transcribe.
+/// H units. Arrays [rows, H] have rows H apart, but for `output`, whose rows are `outputStride` apart (H, or 2H
+/// when one direction writes its half of a concatenated bidirectional output); gate arrays rows G apart
+/// (3H GRU, 4H LSTM), blocks in PyTorch's order. `RecurrentDirection+LSTM.swift` and `+GRU.swift` give the equations these transcribe.
 ///
 /// `Float` runs them in C (`templates/Cells.inc.h`, vectorized per instruction set: Swift itself compiles
 /// for the SSE2 baseline); `Double` runs the reference below, which the finite-difference checks test.
@@ -17,7 +18,7 @@ public protocol CellPointwise {
     static func lstmForward(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Self>, bias: UnsafePointer<Self>,
                             cellState: UnsafeMutablePointer<Self>,
                             previousCellState: UnsafeMutablePointer<Self>?, cellTanh: UnsafeMutablePointer<Self>?,
-                            hidden: UnsafeMutablePointer<Self>, output: UnsafeMutablePointer<Self>?, kernel: CPUKernel)
+                            hidden: UnsafeMutablePointer<Self>, output: UnsafeMutablePointer<Self>?, outputStride: Int, kernel: CPUKernel)
     /// LSTM backward: from the activated gates, tanh(c<t>), c<t-1>, da and dc (updated to dc<t-1>), the
     /// pre-activation gate gradients.
     static func lstmBackward(rows: Int, hiddenSize: Int, gates: UnsafePointer<Self>, cellTanh: UnsafePointer<Self>,
@@ -29,7 +30,7 @@ public protocol CellPointwise {
     /// gates become the activated r, z, n and hiddenGates' n block receives + b_hn; without, both are left as they were.
     static func gruForward(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Self>, bias: UnsafePointer<Self>,
                            hiddenGates: UnsafeMutablePointer<Self>, candidateHiddenBias: UnsafePointer<Self>,
-                           hidden: UnsafeMutablePointer<Self>, output: UnsafeMutablePointer<Self>?, keepsGates: Bool,
+                           hidden: UnsafeMutablePointer<Self>, output: UnsafeMutablePointer<Self>?, outputStride: Int, keepsGates: Bool,
                            kernel: CPUKernel)
     /// PyTorch GRU backward: the input part's and the recurrent part's gate gradients; hiddenGradient ← dh * z.
     static func gruBackward(rows: Int, hiddenSize: Int, gates: UnsafePointer<Self>, hiddenGates: UnsafePointer<Self>,
@@ -44,11 +45,11 @@ public protocol CellPointwise {
     /// Course GRU, second half: c̃ ← tanh(gates' c̃ block + bias's c̃ block); c ← Γu c̃ + (1 − Γu) c, and `output` ←
     /// the same when given.
     static func courseGRUUpdate(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Self>, bias: UnsafePointer<Self>,
-                                hidden: UnsafeMutablePointer<Self>, output: UnsafeMutablePointer<Self>?, kernel: CPUKernel)
+                                hidden: UnsafeMutablePointer<Self>, output: UnsafeMutablePointer<Self>?, outputStride: Int, kernel: CPUKernel)
     /// Basic RNN: a ← g(preActivation + bias [H]), g = relu when `relu`, else tanh, written to hidden and to
     /// `output` when given.
     static func rnnForward(rows: Int, hiddenSize: Int, preActivation: UnsafePointer<Self>, bias: UnsafePointer<Self>,
-                           relu: Bool, hidden: UnsafeMutablePointer<Self>, output: UnsafeMutablePointer<Self>?,
+                           relu: Bool, hidden: UnsafeMutablePointer<Self>, output: UnsafeMutablePointer<Self>?, outputStride: Int,
                            kernel: CPUKernel)
     /// Course GRU backward, first half: dc̃ and dΓu pre-activation gradients; hiddenGradient ← dc (1 − Γu).
     static func courseGRUBackwardCandidate(rows: Int, hiddenSize: Int, gates: UnsafePointer<Self>,
@@ -68,8 +69,9 @@ extension Float: CellPointwise {
     public static func lstmForward(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>,
                                    cellState: UnsafeMutablePointer<Float>, previousCellState: UnsafeMutablePointer<Float>?,
                                    cellTanh: UnsafeMutablePointer<Float>?, hidden: UnsafeMutablePointer<Float>,
-                                   output: UnsafeMutablePointer<Float>?, kernel: CPUKernel) {
-        recur_lstm_forward(kernel.isa, rows, hiddenSize, gates, bias, cellState, previousCellState, cellTanh, hidden, output)
+                                   output: UnsafeMutablePointer<Float>?, outputStride: Int, kernel: CPUKernel) {
+        recur_lstm_forward(kernel.isa, rows, hiddenSize, gates, bias, cellState, previousCellState, cellTanh, hidden, output,
+                           outputStride)
     }
 
     public static func lstmBackward(rows: Int, hiddenSize: Int, gates: UnsafePointer<Float>, cellTanh: UnsafePointer<Float>,
@@ -82,10 +84,10 @@ extension Float: CellPointwise {
 
     public static func gruForward(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>,
                                   hiddenGates: UnsafeMutablePointer<Float>, candidateHiddenBias: UnsafePointer<Float>,
-                                  hidden: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>?,
+                                  hidden: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>?, outputStride: Int,
                                   keepsGates: Bool, kernel: CPUKernel) {
         recur_gru_forward(kernel.isa, rows, hiddenSize, gates, bias, hiddenGates, candidateHiddenBias, hidden, output,
-                          keepsGates ? 1 : 0)
+                          outputStride, keepsGates ? 1 : 0)
     }
 
     public static func gruBackward(rows: Int, hiddenSize: Int, gates: UnsafePointer<Float>, hiddenGates: UnsafePointer<Float>,
@@ -103,15 +105,15 @@ extension Float: CellPointwise {
     }
 
     public static func courseGRUUpdate(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>,
-                                       hidden: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>?,
+                                       hidden: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>?, outputStride: Int,
                                        kernel: CPUKernel) {
-        recur_course_gru_update(kernel.isa, rows, hiddenSize, gates, bias, hidden, output)
+        recur_course_gru_update(kernel.isa, rows, hiddenSize, gates, bias, hidden, output, outputStride)
     }
 
     public static func rnnForward(rows: Int, hiddenSize: Int, preActivation: UnsafePointer<Float>, bias: UnsafePointer<Float>,
-                                  relu: Bool, hidden: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>?,
+                                  relu: Bool, hidden: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>?, outputStride: Int,
                                   kernel: CPUKernel) {
-        recur_rnn_forward(kernel.isa, rows, hiddenSize, preActivation, bias, relu ? 1 : 0, hidden, output)
+        recur_rnn_forward(kernel.isa, rows, hiddenSize, preActivation, bias, relu ? 1 : 0, hidden, output, outputStride)
     }
 
     public static func courseGRUBackwardCandidate(rows: Int, hiddenSize: Int, gates: UnsafePointer<Float>,
@@ -142,7 +144,7 @@ extension Double: CellPointwise {
     public static func lstmForward(rows: Int, hiddenSize h: Int, gates: UnsafeMutablePointer<Double>,
                                    bias b: UnsafePointer<Double>, cellState: UnsafeMutablePointer<Double>,
                                    previousCellState: UnsafeMutablePointer<Double>?, cellTanh: UnsafeMutablePointer<Double>?,
-                                   hidden: UnsafeMutablePointer<Double>, output: UnsafeMutablePointer<Double>?,
+                                   hidden: UnsafeMutablePointer<Double>, output: UnsafeMutablePointer<Double>?, outputStride: Int,
                                    kernel: CPUKernel) {
         for row in 0..<rows {
             let gate = gates + row * 4 * h, c = cellState + row * h
@@ -153,7 +155,7 @@ extension Double: CellPointwise {
                 c[k] = update * candidate + forget * c[k]                 // c<t> = Γu * c̃ + Γf * c<t-1>
                 let t = tanh(c[k])
                 hidden[row * h + k] = outputGate * t                      // a<t> = Γo * tanh(c<t>)
-                output?[row * h + k] = outputGate * t
+                output?[row * outputStride + k] = outputGate * t
                 if let cellTanh {
                     cellTanh[row * h + k] = t
                     gate[k] = update; gate[h + k] = forget; gate[2 * h + k] = candidate; gate[3 * h + k] = outputGate
@@ -185,7 +187,7 @@ extension Double: CellPointwise {
     public static func gruForward(rows: Int, hiddenSize h: Int, gates: UnsafeMutablePointer<Double>,
                                   bias b: UnsafePointer<Double>, hiddenGates: UnsafeMutablePointer<Double>,
                                   candidateHiddenBias: UnsafePointer<Double>, hidden: UnsafeMutablePointer<Double>,
-                                  output: UnsafeMutablePointer<Double>?, keepsGates: Bool, kernel: CPUKernel) {
+                                  output: UnsafeMutablePointer<Double>?, outputStride: Int, keepsGates: Bool, kernel: CPUKernel) {
         for row in 0..<rows {
             let gate = gates + row * 3 * h, q = hiddenGates + row * 3 * h, state = hidden + row * h
             for k in 0..<h {
@@ -193,7 +195,7 @@ extension Double: CellPointwise {
                 let hn = q[2 * h + k] + candidateHiddenBias[k]                          // W_hn h + b_hn
                 let candidate = tanh(gate[2 * h + k] + b[2 * h + k] + reset * hn)       // n
                 state[k] = (1 - keep) * candidate + keep * state[k]                     // h′ = (1 − z) n + z h
-                output?[row * h + k] = state[k]
+                output?[row * outputStride + k] = state[k]
                 if keepsGates { gate[k] = reset; gate[h + k] = keep; gate[2 * h + k] = candidate; q[2 * h + k] = hn }
             }
         }
@@ -235,26 +237,26 @@ extension Double: CellPointwise {
 
     public static func courseGRUUpdate(rows: Int, hiddenSize h: Int, gates: UnsafeMutablePointer<Double>,
                                        bias b: UnsafePointer<Double>, hidden: UnsafeMutablePointer<Double>,
-                                       output: UnsafeMutablePointer<Double>?, kernel: CPUKernel) {
+                                       output: UnsafeMutablePointer<Double>?, outputStride: Int, kernel: CPUKernel) {
         for row in 0..<rows {
             let gate = gates + row * 3 * h, c = hidden + row * h
             for k in 0..<h {
                 gate[2 * h + k] = tanh(gate[2 * h + k] + b[2 * h + k])                // c̃
                 c[k] = gate[h + k] * gate[2 * h + k] + (1 - gate[h + k]) * c[k]       // c = Γu c̃ + (1 − Γu) c
-                output?[row * h + k] = c[k]
+                output?[row * outputStride + k] = c[k]
             }
         }
     }
 
     public static func rnnForward(rows: Int, hiddenSize h: Int, preActivation: UnsafePointer<Double>,
                                   bias b: UnsafePointer<Double>, relu: Bool, hidden: UnsafeMutablePointer<Double>,
-                                  output: UnsafeMutablePointer<Double>?, kernel: CPUKernel) {
+                                  output: UnsafeMutablePointer<Double>?, outputStride: Int, kernel: CPUKernel) {
         for row in 0..<rows {
             for k in 0..<h {
                 let z = preActivation[row * h + k] + b[k]                             // W_aa a<t-1> + W_ax x<t> + b_a
                 let a = relu ? (z > 0 ? z : 0) : tanh(z)                              // a<t> = g(z)
                 hidden[row * h + k] = a
-                output?[row * h + k] = a
+                output?[row * outputStride + k] = a
             }
         }
     }

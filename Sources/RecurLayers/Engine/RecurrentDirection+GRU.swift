@@ -20,7 +20,7 @@
 extension RecurrentDirection {
     // MARK: Course GRU
 
-    /// `bias`: b_ih + b_hh, [3H]; `output`: the step's rows of the layer's output, [m, H].
+    /// `bias`: b_ih + b_hh, [3H]; `output`: the step's rows of the layer's output, [m, H], rows `outputStride` apart.
     func courseGRUForwardStep(_ rows: StepRows, recurrent: [S.PreparedMatrix], bias: UnsafePointer<S>,
                               output: UnsafeMutablePointer<S>) {
         let h = hiddenSize, g = gateWidth, settings = rows.settings, m = rows.count
@@ -42,7 +42,8 @@ extension RecurrentDirection {
         forEachRowBlock(m, settings: settings) { block in
             let first = block.lowerBound
             S.courseGRUUpdate(rows: block.count, hiddenSize: h, gates: z + first * g, bias: bias,
-                              hidden: hidden + first * h, output: output + first * h, kernel: settings.kernel)
+                              hidden: hidden + first * h, output: output + first * outputStride,
+                              outputStride: outputStride, kernel: settings.kernel)
         }
     }
 
@@ -81,7 +82,7 @@ extension RecurrentDirection {
     // MARK: PyTorch GRU
 
     /// `bias`: b_ih + b_hh except b_hn (the n block holds b_in alone), [3H]; b_hn is read from `w`. `output`: the
-    /// step's rows of the layer's output, [m, H].
+    /// step's rows of the layer's output, [m, H], rows `outputStride` apart.
     func pytorchGRUForwardStep(_ rows: StepRows, recurrent: [S.PreparedMatrix], bias: UnsafePointer<S>,
                                weights w: DirectionWeights<S>, output: UnsafeMutablePointer<S>) {
         let h = hiddenSize, g = gateWidth, settings = rows.settings, m = rows.count
@@ -95,7 +96,8 @@ extension RecurrentDirection {
             S.gruForward(rows: block.count, hiddenSize: h, gates: z + first * g, bias: bias,
                          hiddenGates: hiddenGates + first * g,
                          candidateHiddenBias: w.hiddenBias + 2 * h, hidden: hidden + first * h,
-                         output: output + first * h, keepsGates: keepsCache, kernel: settings.kernel)
+                         output: output + first * outputStride, outputStride: outputStride, keepsGates: keepsCache,
+                         kernel: settings.kernel)
         }
     }
 

@@ -20,7 +20,7 @@
 ///     dc<t-1>  = dc * Γf
 ///     da<t-1>  = W_hhᵀ [dΓu; dΓf; dc̃; dΓo]
 extension RecurrentDirection {
-    /// `bias`: b_ih + b_hh, [4H]; `output`: the step's rows of the layer's output, [m, H].
+    /// `bias`: b_ih + b_hh, [4H]; `output`: the step's rows of the layer's output, [m, H], rows `outputStride` apart.
     func lstmForwardStep(_ rows: StepRows, recurrent: [S.PreparedMatrix], bias: UnsafePointer<S>,
                          output: UnsafeMutablePointer<S>) {
         let h = hiddenSize, g = gateWidth, settings = rows.settings
@@ -35,7 +35,8 @@ extension RecurrentDirection {
             let first = block.lowerBound
             S.lstmForward(rows: block.count, hiddenSize: h, gates: z + first * g, bias: bias, cellState: c + first * h,
                           previousCellState: cPrevious.map { $0 + first * h }, cellTanh: tanhC.map { $0 + first * h },
-                          hidden: a + first * h, output: output + first * h, kernel: settings.kernel)
+                          hidden: a + first * h, output: output + first * outputStride, outputStride: outputStride,
+                          kernel: settings.kernel)
         }
     }
 

@@ -13,7 +13,7 @@
 ///     dW_aa   += dz<t> a<t-1>ᵀ,  dW_ax += dz<t> x<t>ᵀ,  db_a += dz<t>    (after the loop)
 extension RecurrentDirection {
     /// gates rows [m, H]: z = projection + a<t-1>·W_aaᵀ; then a<t> = g(z + b_a), into the state and `output`,
-    /// the step's rows of the layer's output [m, H] (which the backward pass reads a<t> from).
+    /// the step's rows of the layer's output [m, H], rows `outputStride` apart (which the backward pass reads a<t> from).
     func rnnForwardStep(_ rows: StepRows, recurrent: [S.PreparedMatrix], bias: UnsafePointer<S>,
                         output: UnsafeMutablePointer<S>) {
         let h = hiddenSize, settings = rows.settings
@@ -22,7 +22,8 @@ extension RecurrentDirection {
         forEachRowBlock(rows.count, settings: settings) { block in
             let first = block.lowerBound * h
             S.rnnForward(rows: block.count, hiddenSize: h, preActivation: z + first, bias: bias,
-                         relu: configuration.activation == .relu, hidden: a + first, output: output + first,
+                         relu: configuration.activation == .relu, hidden: a + first,
+                         output: output + block.lowerBound * outputStride, outputStride: outputStride,
                          kernel: settings.kernel)
         }
     }

@@ -69,8 +69,10 @@ final class RecurrentDirection<S: RecurrentScalar> {
     /// its pre-activations (W_ih x + W_hh h) and, with a cache, the activated gates (not the RNN's: its output is
     /// its activation).
     let gates: ScalarBuffer<S>
-    /// [N, H]: h<t> of every live row.
+    /// [N, H]: h<t> of every live row, rows `outputStride` apart.
     let output: ScalarBuffer<S>
+    /// H, or 2H when `output` is one direction's half of a concatenated bidirectional output (inference only).
+    let outputStride: Int
     /// [B, H], rows in `batch.order`: the running state; after `forward`, each sequence's final state.
     let hidden: ScalarBuffer<S>
     /// [B, H], rows in `batch.order`: the LSTM's memory cell c (empty for other cells).
@@ -93,10 +95,13 @@ final class RecurrentDirection<S: RecurrentScalar> {
     /// dL/d(gate pre-activations) [N, G] of a backward pass that left dx for later (`addInputGradient`).
     private var deferredGateGradients: ScalarBuffer<S>?
 
-    /// - Parameter outputStorage: where to write `output` ([N, H]) instead of a buffer of its own.
+    /// - Parameters:
+    ///   - outputStorage: where to write `output` ([N, H]) instead of a buffer of its own.
+    ///   - outputStride: the distance between its rows: H (nil), or 2H for one half of a concatenated
+    ///     bidirectional output, which a pass without a cache writes in place instead of merging afterwards.
     init(configuration: RecurrentConfiguration, layer: Int, reverse: Bool, batch: SequenceBatch,
          keepsCache: Bool, settings: ComputeSettings, workspace: Workspace<S>? = nil,
-         outputStorage: UnsafeMutablePointer<S>? = nil) {
+         outputStorage: UnsafeMutablePointer<S>? = nil, outputStride: Int? = nil) {
         self.workspace = workspace
         self.configuration = configuration
         self.batch = batch
@@ -109,7 +114,12 @@ final class RecurrentDirection<S: RecurrentScalar> {
         let rows = batch.rowCount, b = batch.batchSize, h = hiddenSize, g = gateWidth
         let cell = configuration.cell, course = configuration.gruVariant == .course
         gates = ScalarBuffer(uninitializedCount: rows * g, workspace: workspace)      // written whole by the input projection
-        output = outputStorage.map { ScalarBuffer(borrowing: $0, count: rows * h) }   // every live row written once
+        // The backward pass reads `output` (the RNN's activations) as [N, H]: only a pass without one spaces its rows.
+        let stride = outputStride ?? h
+        require(stride == h || (outputStorage != nil && !keepsCache && stride >= h),
+                "a direction's output rows are H apart unless it writes into a wider output without a cache")
+        self.outputStride = stride
+        output = outputStorage.map { ScalarBuffer(borrowing: $0, count: rows == 0 ? 0 : (rows - 1) * stride + h) }   // every live row written once
             ?? ScalarBuffer(uninitializedCount: rows * h, workspace: workspace)
         hidden = ScalarBuffer(count: b * h, workspace: workspace)
         memory = ScalarBuffer(count: cell == .lstm ? b * h : 0, workspace: workspace)
@@ -245,7 +255,7 @@ final class RecurrentDirection<S: RecurrentScalar> {
                 (previousHidden.pointer + rows.packedFirst * h).update(from: hidden.pointer + rows.first * h,
                                                                        count: rows.count * h)
             }
-            let out = output.pointer + rows.packedFirst * h
+            let out = output.pointer + rows.packedFirst * outputStride
             switch configuration.cell {
             case .rnn: rnnForwardStep(rows, recurrent: recurrent, bias: b, output: out)
             case .lstm: lstmForwardStep(rows, recurrent: recurrent, bias: b, output: out)

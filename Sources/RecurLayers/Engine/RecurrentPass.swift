@@ -98,6 +98,12 @@ final class RecurrentPass<S: RecurrentScalar> {
             if keepsCache { layerInputs.append(current); masks.append(mask) } else { layerInputs = [current] }
             // The caller's output is written in place by the top layer: by its one direction, or by the merge of two.
             let outputInPlace = inPlace && layer == c.layers - 1 ? output : nil
+            // Without a cache, two directions whose outputs are concatenated write their halves of each merged row
+            // themselves (rows 2H apart), so there is nothing to merge.
+            let concatenated: ScalarBuffer<S>? = !keepsCache && c.directionCount == 2 && c.merge == .concatenate
+                ? outputInPlace.map { ScalarBuffer(borrowing: $0, count: rows * 2 * h) }
+                    ?? ScalarBuffer(uninitializedCount: rows * 2 * h, workspace: workspace)   // both halves written
+                : nil
             let layerDirections = (0..<c.directionCount).map { direction in
                 let index = layer * c.directionCount + direction
                 if let initialHidden {
@@ -106,9 +112,10 @@ final class RecurrentPass<S: RecurrentScalar> {
                 if let initialMemory {
                     batch.sortRows(initialMemory + index * stateSize, width: h, into: sortedMemories[direction].pointer)
                 }
+                let storage = concatenated.map { $0.pointer + direction * h } ?? (c.directionCount == 1 ? outputInPlace : nil)
                 return RecurrentDirection<S>(configuration: c, layer: layer, reverse: direction == 1, batch: batch,
                                              keepsCache: keepsCache, settings: directionSettings, workspace: workspace,
-                                             outputStorage: c.directionCount == 1 ? outputInPlace : nil)
+                                             outputStorage: storage, outputStride: concatenated == nil ? nil : 2 * h)
             }
             let layerInput = UnsafePointer(current.pointer)
             forEachDirection { direction in
@@ -126,7 +133,7 @@ final class RecurrentPass<S: RecurrentScalar> {
                 }
             }
             if keepsCache { directions += layerDirections }
-            current = merge(layerDirections.map(\.output), into: outputInPlace)
+            current = concatenated ?? merge(layerDirections.map(\.output), into: outputInPlace)
         }
         if current.pointer != output { batch.scatter(current.pointer, width: c.outputSize, into: output) }
     }
