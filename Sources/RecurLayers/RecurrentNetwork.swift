@@ -1,4 +1,5 @@
 import RecurCore
+import Synchronization
 
 /// The state a recurrent network carries between steps: h for every cell, and c for the LSTM.
 public struct RecurrentState: Equatable, Sendable {
@@ -72,6 +73,16 @@ public final class RecurrentNetwork {
     public let parameters: [Parameter]
     /// Buffers kept from one pass for the next (about one pass's peak memory); `workspace.release()` frees them.
     public let workspace = Workspace<Float>()
+    /// W_ihᵀ and W_hhᵀ of every layer and direction packed for inference passes (as much memory as the weights),
+    /// with the parameter versions and kernel they were packed for. A training pass packs its own: the optimizer
+    /// changes the weights between passes.
+    private let weightsPackedForInference = Mutex<PackedWeights?>(nil)
+
+    private struct PackedWeights: Sendable {
+        let versions: [Int]
+        let kernel: CPUKernel
+        let directions: [PreparedDirection<Float>]
+    }
 
     /// A network with PyTorch's initialization: every weight and bias uniform in [−1/√H, 1/√H], then the
     /// LSTM's forget-gate block of `bias_ih` set to `configuration.forgetGateBias` (when not nil).
@@ -194,7 +205,8 @@ public final class RecurrentNetwork {
         let batch = SequenceBatch(steps: steps, batchSize: batchSize, lengths: lengths)
         let pass = RecurrentPass<Float>(configuration: c, batch: batch, keepsCache: keepsCache, settings: settings,
                                         workspace: workspace, callerKeepsBuffers: true)   // the tape keeps them
-        let (outputs, state) = runForward(pass, input: input, weights: parameters.map(\.value), prepared: nil,
+        let (outputs, state) = runForward(pass, input: input, weights: parameters.map(\.value),
+                                          prepared: keepsCache ? nil : packedWeights(settings: settings),
                                           initialState: initialState, dropoutGenerator: &dropoutGenerator)
         var last = Tensor.zeros([batchSize, c.outputSize])
         state.hidden.withUnsafeBufferPointer { hn in
@@ -203,6 +215,22 @@ public final class RecurrentNetwork {
         let output = RecurrentOutput(outputs: outputs, last: last, state: state)
         return (output, keepsCache ? RecurrentTape(pass: pass, steps: steps, batchSize: batchSize,
                                                    keptAlive: [input, outputs]) : nil)
+    }
+
+    /// The weights packed for inference: packed again only when a parameter or the kernel has changed since.
+    private func packedWeights(settings: ComputeSettings) -> [PreparedDirection<Float>] {
+        let versions = parameters.map(\.version), kernel = settings.kernel, c = configuration
+        let weights = parameters.map(\.value)
+        return weightsPackedForInference.withLock { packed in
+            if let packed, packed.versions == versions, packed.kernel == kernel { return packed.directions }
+            let directions = weights.withScalarPointers { pointers in
+                DirectionWeights.grouping(pointers).enumerated().map { index, w in
+                    RecurrentDirection<Float>.prepare(c, layer: index / c.directionCount, w, settings: settings)
+                }
+            }
+            packed = PackedWeights(versions: versions, kernel: kernel, directions: directions)
+            return directions
+        }
     }
 
     // MARK: - Backward

@@ -113,6 +113,35 @@ struct RecurrentNetworkTests {
         }
     }
 
+    /// Inference keeps the weights packed between calls; any change to a parameter, in place or by assignment, and
+    /// a change of kernel must pack them again. A training pass (which packs its own) is the reference each time.
+    @Test("inference's packed weights follow every change of the parameters and of the kernel", arguments: CellKind.all)
+    func packedWeightsFollowChanges(_ kind: CellKind) {
+        let network = Self.network(kind, inputSize: 6, hiddenSize: 9)
+        var generator = SeededGenerator(seed: 14)
+        let x = Tensor.normal([4, 3, 6], using: &generator)
+        func expectInferenceMatchesTraining(_ comment: String, kernel: CPUKernel = .detected) -> Tensor {
+            let settings = ComputeSettings(kernel: kernel, threadCount: 1)
+            let inference = network(x, settings: settings).outputs
+            var unused = SeededGenerator(seed: 1)   // the network has no dropout
+            let training = network.forward(x, dropoutGenerator: &unused, settings: settings).output.outputs
+            expectRelativelyClose(doubles(inference.scalars), doubles(training.scalars), tolerance: 1e-6, floor: 1, comment)
+            return inference
+        }
+        let before = expectInferenceMatchesTraining("as initialized")
+        let hiddenWeight = network.parameters[1], version = hiddenWeight.version
+        hiddenWeight.value.withUnsafeMutableBufferPointer { w in for k in w.indices { w[k] *= 1.5 } }
+        #expect(hiddenWeight.version != version, "an in-place change must count as a change")
+        let changed = expectInferenceMatchesTraining("after an in-place change of \(hiddenWeight.name)")
+        #expect(changed != before, "the change must show in the outputs")
+        network.parameters[4].value = .normal(network.parameters[4].value.shape, using: &generator)
+        let assigned = expectInferenceMatchesTraining("after assigning \(network.parameters[4].name)")
+        #expect(assigned != changed)
+        for kernel in CPUKernel.supported {
+            _ = expectInferenceMatchesTraining("kernel \(kernel)", kernel: kernel)
+        }
+    }
+
     /// A dense training pass keeps using the caller's input and outputs in place; changing them between forward
     /// and backward (copy-on-write then copies) must not change the gradients.
     @Test("changing the input and outputs after a dense forward pass leaves backward's gradients the same",

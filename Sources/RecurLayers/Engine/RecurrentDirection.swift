@@ -27,6 +27,8 @@ struct PreparedDirection<S: RecurrentScalar> {
     let recurrent: [S.PreparedMatrix]
 }
 
+extension PreparedDirection: Sendable where S.PreparedMatrix: Sendable {}
+
 /// Where the gradients of one layer and direction's weights are added up; same shapes as `DirectionWeights`.
 struct DirectionWeightGradients<S: RecurrentScalar> {
     let inputWeight: UnsafeMutablePointer<S>
