@@ -104,16 +104,16 @@ static int recur_tile_isa(int isa) {
     return isa;
 }
 
-void recur_gemm_tile(int isa, long kc, const float *a_packed, const float *b_packed,
-                     float *c, long ldc, int accumulate, long mr, long nr) {
+void recur_gemm_block(int isa, long kc, const float *a_packed, long mc, const float *b_packed, long nc,
+                      float *c, long ldc, int accumulate) {
     isa = recur_tile_isa(isa);
-    RK_DISPATCH(gemm_tile, kc, a_packed, b_packed, c, ldc, accumulate, mr, nr)
+    RK_DISPATCH(gemm_block, kc, a_packed, mc, b_packed, nc, c, ldc, accumulate)
 }
 
-void recur_gemm_tile_direct(int isa, long kc, const float *a, long lda, const float *b_packed,
-                            float *c, long ldc, int accumulate, long mr, long nr) {
+void recur_gemm_block_direct(int isa, long kc, const float *a, long lda, const long *tiles, long tile_count,
+                             const float *b_packed, long nc, float *c, long ldc, int accumulate) {
     isa = recur_tile_isa(isa);
-    RK_DISPATCH(gemm_tile_direct, kc, a, lda, b_packed, c, ldc, accumulate, mr, nr)
+    RK_DISPATCH(gemm_block_direct, kc, a, lda, tiles, tile_count, b_packed, nc, c, ldc, accumulate)
 }
 
 void recur_gemv_rows(int isa, long k, long n, const float *x, const float *b, long ldb,

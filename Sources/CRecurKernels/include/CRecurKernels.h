@@ -28,17 +28,19 @@ int recur_detect_isa(void);
 int recur_gemm_tile_rows(int isa);
 int recur_gemm_tile_columns(int isa);
 
-/// One tile of C (mr ≤ MR rows, nr ≤ NR columns, leading dimension ldc) from packed panels:
-///   C[i, j] (+)= Σ_p a_packed[p·MR + i] · b_packed[p·NR + j],  p < kc.
-/// `a_packed` holds kc·MR floats, `b_packed` kc·NR floats (zero-padded past mr and nr).
-/// With accumulate == 0 the tile is overwritten, otherwise added to.
-void recur_gemm_tile(int isa, long kc, const float *a_packed, const float *b_packed,
-                     float *c, long ldc, int accumulate, long mr, long nr);
-/// recur_gemm_tile with A read in place, row-major with leading dimension lda, instead of packed:
-///   C[i, j] (+)= Σ_p a[i·lda + p] · b_packed[p·NR + j],  i < mr, p < kc.
+/// One block of C (mc rows, nc columns, leading dimension ldc) from packed slivers and panels, tile by tile
+/// (MR×NR tiles, columns outer):
+///   C[i, j] (+)= Σ_p a_packed[(i / MR)·MR·kc + p·MR + i % MR] · b_packed[(j / NR)·NR·kc + p·NR + j % NR],  p < kc.
+/// `a_packed` holds the slivers of the mc rows, `b_packed` the panels of the nc columns (zero-padded past both).
+/// With accumulate == 0 the block is overwritten, otherwise added to.
+void recur_gemm_block(int isa, long kc, const float *a_packed, long mc, const float *b_packed, long nc,
+                      float *c, long ldc, int accumulate);
+/// recur_gemm_block with A read in place, row-major with leading dimension lda, instead of packed, in the row
+/// tiles given as `tile_count` (first row, row count ≤ MR) pairs:
+///   C[i, j] (+)= Σ_p a[i·lda + p] · b_packed[(j / NR)·NR·kc + p·NR + j % NR],  p < kc.
 /// For a few rows of A reused across every panel of B (a recurrent step), packing A would cost more than it saves.
-void recur_gemm_tile_direct(int isa, long kc, const float *a, long lda, const float *b_packed,
-                            float *c, long ldc, int accumulate, long mr, long nr);
+void recur_gemm_block_direct(int isa, long kc, const float *a, long lda, const long *tiles, long tile_count,
+                             const float *b_packed, long nc, float *c, long ldc, int accumulate);
 
 /// y[0..<n] (+)= Σ_p x[p] · b[p·ldb + 0..<n]  — a row vector times a K×N row-major matrix.
 void recur_gemv_rows(int isa, long k, long n, const float *x, const float *b, long ldb,

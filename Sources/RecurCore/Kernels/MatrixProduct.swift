@@ -168,8 +168,9 @@ public enum MatrixProduct {
         let inPlaceA: Bool = {
             if case .packed = b { !transposeA && rows.count <= min(inPlaceRowLimit, blocking.rowBlock) } else { false }
         }()
-        // In place, the rows are one row block: one set of row tiles serves every block of depth and columns.
-        let tiles = inPlaceA ? rowTiles(rows.count, height: mr) : []
+        // In place, the rows are one row block: one set of row tiles serves every block of depth and columns,
+        // as (first row, row count) pairs.
+        let tiles = inPlaceA ? rowTiles(rows.count, height: mr).flatMap { [$0.lowerBound, $0.count] } : []
         let aBuffer = AlignedBuffer(count: inPlaceA ? 0 : rowsPacked * depth)
         let bBuffer = AlignedBuffer(count: { if case .matrix = b { depth * columnsPacked } else { 0 } }())
         defer { aBuffer.free(); bBuffer.free() }
@@ -191,24 +192,13 @@ public enum MatrixProduct {
                     let mc = min(blocking.rowBlock, rows.upperBound - ic)
                     let add: Int32 = accumulate || pc > 0 ? 1 : 0
                     if inPlaceA {
-                        let block = a + ic * lda + pc
-                        for jr in stride(from: 0, to: nc, by: nr) {
-                            for tile in tiles {
-                                recur_gemm_tile_direct(isa, kc, block + tile.lowerBound * lda, lda, panels + jr * kc,
-                                                       c + (ic + tile.lowerBound) * ldc + jc + jr, ldc, add,
-                                                       tile.count, min(nr, nc - jr))
-                            }
-                        }
+                        recur_gemm_block_direct(isa, kc, a + ic * lda + pc, lda, tiles, tiles.count / 2, panels, nc,
+                                                c + ic * ldc + jc, ldc, add)
                         continue
                     }
                     packSlivers(a, lda: lda, transposed: transposeA, rows: ic..<(ic + mc), depth: pc..<(pc + kc),
                                 height: mr, into: aBuffer.pointer)
-                    for jr in stride(from: 0, to: nc, by: nr) {
-                        for ir in stride(from: 0, to: mc, by: mr) {
-                            recur_gemm_tile(isa, kc, aBuffer.pointer + ir * kc, panels + jr * kc,
-                                            c + (ic + ir) * ldc + jc + jr, ldc, add, min(mr, mc - ir), min(nr, nc - jr))
-                        }
-                    }
+                    recur_gemm_block(isa, kc, aBuffer.pointer, mc, panels, nc, c + ic * ldc + jc, ldc, add)
                 }
             }
         }
