@@ -49,7 +49,8 @@ struct DirectionWeightGradients<S: RecurrentScalar> {
 ///
 /// Time-independent work is hoisted out of the loop: the input projection x·W_ihᵀ of every step is one matrix
 /// product before it, and dW_ih, dW_hh, the biases' gradients and dx are one product each after the backward
-/// loop. Inside the loop each step multiplies only the n_t live rows of the state by W_hh, packed once per pass.
+/// loop. Inside the loop each step multiplies only the n_t live rows of the state by W_hh, packed once per pass
+/// (or once for as long as the weights stay the same: `prepared`).
 ///
 /// The reverse direction walks t = T−1 … 0; a sequence joins when t reaches its own last step, with its
 /// initial state, so it starts from its own end, not from the padding. The cell equations live in
