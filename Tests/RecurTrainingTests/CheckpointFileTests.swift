@@ -66,7 +66,7 @@ struct CheckpointFileTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         func problem(_ bytes: [UInt8]) -> String {
             let url = folder.appendingPathComponent("bad.recur")
-            FileManager.default.createFile(atPath: url.path, contents: Data(bytes))
+            #expect(FileManager.default.createFile(atPath: url.path, contents: Data(bytes)))
             do {
                 _ = try CheckpointFile.load(from: url)
                 return "loaded"
