@@ -5,7 +5,8 @@ import RecurCore
 /// The pointwise parts of the cells: everything in a step after the matrix products, for `rows` rows of
 /// H units. Arrays [rows, H] have rows H apart, but for `output`, whose rows are `outputStride` apart (H, or 2H
 /// when one direction writes its half of a concatenated bidirectional output); gate arrays rows G apart
-/// (3H GRU, 4H LSTM), blocks in PyTorch's order. `RecurrentDirection+LSTM.swift` and `+GRU.swift` give the equations these transcribe.
+/// (3H GRU, 4H LSTM), blocks in PyTorch's order. `RecurrentDirection+LSTM.swift` and `+GRU.swift` give the
+/// equations these transcribe.
 ///
 /// `Float` runs them in C (`templates/Cells.inc.h`, vectorized per instruction set: Swift itself compiles
 /// for the SSE2 baseline); `Double` runs the reference below, which the finite-difference checks test.
@@ -18,7 +19,8 @@ public protocol CellPointwise {
     static func lstmForward(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Self>, bias: UnsafePointer<Self>,
                             cellState: UnsafeMutablePointer<Self>,
                             previousCellState: UnsafeMutablePointer<Self>?, cellTanh: UnsafeMutablePointer<Self>?,
-                            hidden: UnsafeMutablePointer<Self>, output: UnsafeMutablePointer<Self>?, outputStride: Int, kernel: CPUKernel)
+                            hidden: UnsafeMutablePointer<Self>, output: UnsafeMutablePointer<Self>?,
+                            outputStride: Int, kernel: CPUKernel)
     /// LSTM backward: from the activated gates, tanh(c<t>), c<t-1>, da and dc (updated to dc<t-1>), the
     /// pre-activation gate gradients.
     static func lstmBackward(rows: Int, hiddenSize: Int, gates: UnsafePointer<Self>, cellTanh: UnsafePointer<Self>,
@@ -30,8 +32,8 @@ public protocol CellPointwise {
     /// gates become the activated r, z, n and hiddenGates' n block receives + b_hn; without, both are left as they were.
     static func gruForward(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Self>, bias: UnsafePointer<Self>,
                            hiddenGates: UnsafeMutablePointer<Self>, candidateHiddenBias: UnsafePointer<Self>,
-                           hidden: UnsafeMutablePointer<Self>, output: UnsafeMutablePointer<Self>?, outputStride: Int, keepsGates: Bool,
-                           kernel: CPUKernel)
+                           hidden: UnsafeMutablePointer<Self>, output: UnsafeMutablePointer<Self>?,
+                           outputStride: Int, keepsGates: Bool, kernel: CPUKernel)
     /// PyTorch GRU backward: the input part's and the recurrent part's gate gradients; hiddenGradient ← dh * z.
     static func gruBackward(rows: Int, hiddenSize: Int, gates: UnsafePointer<Self>, hiddenGates: UnsafePointer<Self>,
                             previousHidden: UnsafePointer<Self>, hiddenGradient: UnsafeMutablePointer<Self>,
@@ -45,12 +47,13 @@ public protocol CellPointwise {
     /// Course GRU, second half: c̃ ← tanh(gates' c̃ block + bias's c̃ block); c ← Γu c̃ + (1 − Γu) c, and `output` ←
     /// the same when given.
     static func courseGRUUpdate(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Self>, bias: UnsafePointer<Self>,
-                                hidden: UnsafeMutablePointer<Self>, output: UnsafeMutablePointer<Self>?, outputStride: Int, kernel: CPUKernel)
+                                hidden: UnsafeMutablePointer<Self>, output: UnsafeMutablePointer<Self>?,
+                                outputStride: Int, kernel: CPUKernel)
     /// Basic RNN: a ← g(preActivation + bias [H]), g = relu when `relu`, else tanh, written to hidden and to
     /// `output` when given.
     static func rnnForward(rows: Int, hiddenSize: Int, preActivation: UnsafePointer<Self>, bias: UnsafePointer<Self>,
-                           relu: Bool, hidden: UnsafeMutablePointer<Self>, output: UnsafeMutablePointer<Self>?, outputStride: Int,
-                           kernel: CPUKernel)
+                           relu: Bool, hidden: UnsafeMutablePointer<Self>, output: UnsafeMutablePointer<Self>?,
+                           outputStride: Int, kernel: CPUKernel)
     /// Course GRU backward, first half: dc̃ and dΓu pre-activation gradients; hiddenGradient ← dc (1 − Γu).
     static func courseGRUBackwardCandidate(rows: Int, hiddenSize: Int, gates: UnsafePointer<Self>,
                                            previousHidden: UnsafePointer<Self>, hiddenGradient: UnsafeMutablePointer<Self>,
@@ -70,8 +73,8 @@ extension Float: CellPointwise {
                                    cellState: UnsafeMutablePointer<Float>, previousCellState: UnsafeMutablePointer<Float>?,
                                    cellTanh: UnsafeMutablePointer<Float>?, hidden: UnsafeMutablePointer<Float>,
                                    output: UnsafeMutablePointer<Float>?, outputStride: Int, kernel: CPUKernel) {
-        recur_lstm_forward(kernel.isa, rows, hiddenSize, gates, bias, cellState, previousCellState, cellTanh, hidden, output,
-                           outputStride)
+        recur_lstm_forward(kernel.isa, rows, hiddenSize, gates, bias, cellState, previousCellState, cellTanh,
+                           hidden, output, outputStride)
     }
 
     public static func lstmBackward(rows: Int, hiddenSize: Int, gates: UnsafePointer<Float>, cellTanh: UnsafePointer<Float>,
@@ -84,8 +87,8 @@ extension Float: CellPointwise {
 
     public static func gruForward(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>,
                                   hiddenGates: UnsafeMutablePointer<Float>, candidateHiddenBias: UnsafePointer<Float>,
-                                  hidden: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>?, outputStride: Int,
-                                  keepsGates: Bool, kernel: CPUKernel) {
+                                  hidden: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>?,
+                                  outputStride: Int, keepsGates: Bool, kernel: CPUKernel) {
         recur_gru_forward(kernel.isa, rows, hiddenSize, gates, bias, hiddenGates, candidateHiddenBias, hidden, output,
                           outputStride, keepsGates ? 1 : 0)
     }
@@ -105,14 +108,14 @@ extension Float: CellPointwise {
     }
 
     public static func courseGRUUpdate(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>,
-                                       hidden: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>?, outputStride: Int,
-                                       kernel: CPUKernel) {
+                                       hidden: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>?,
+                                       outputStride: Int, kernel: CPUKernel) {
         recur_course_gru_update(kernel.isa, rows, hiddenSize, gates, bias, hidden, output, outputStride)
     }
 
     public static func rnnForward(rows: Int, hiddenSize: Int, preActivation: UnsafePointer<Float>, bias: UnsafePointer<Float>,
-                                  relu: Bool, hidden: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>?, outputStride: Int,
-                                  kernel: CPUKernel) {
+                                  relu: Bool, hidden: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>?,
+                                  outputStride: Int, kernel: CPUKernel) {
         recur_rnn_forward(kernel.isa, rows, hiddenSize, preActivation, bias, relu ? 1 : 0, hidden, output, outputStride)
     }
 
@@ -144,8 +147,8 @@ extension Double: CellPointwise {
     public static func lstmForward(rows: Int, hiddenSize h: Int, gates: UnsafeMutablePointer<Double>,
                                    bias b: UnsafePointer<Double>, cellState: UnsafeMutablePointer<Double>,
                                    previousCellState: UnsafeMutablePointer<Double>?, cellTanh: UnsafeMutablePointer<Double>?,
-                                   hidden: UnsafeMutablePointer<Double>, output: UnsafeMutablePointer<Double>?, outputStride: Int,
-                                   kernel: CPUKernel) {
+                                   hidden: UnsafeMutablePointer<Double>, output: UnsafeMutablePointer<Double>?,
+                                   outputStride: Int, kernel: CPUKernel) {
         for row in 0..<rows {
             let gate = gates + row * 4 * h, c = cellState + row * h
             for k in 0..<h {
@@ -187,7 +190,8 @@ extension Double: CellPointwise {
     public static func gruForward(rows: Int, hiddenSize h: Int, gates: UnsafeMutablePointer<Double>,
                                   bias b: UnsafePointer<Double>, hiddenGates: UnsafeMutablePointer<Double>,
                                   candidateHiddenBias: UnsafePointer<Double>, hidden: UnsafeMutablePointer<Double>,
-                                  output: UnsafeMutablePointer<Double>?, outputStride: Int, keepsGates: Bool, kernel: CPUKernel) {
+                                  output: UnsafeMutablePointer<Double>?,
+                                  outputStride: Int, keepsGates: Bool, kernel: CPUKernel) {
         for row in 0..<rows {
             let gate = gates + row * 3 * h, q = hiddenGates + row * 3 * h, state = hidden + row * h
             for k in 0..<h {
