@@ -223,11 +223,7 @@ public final class RecurrentNetwork {
         let weights = parameters.map(\.value)
         return weightsPackedForInference.withLock { packed in
             if let packed, packed.versions == versions, packed.kernel == kernel { return packed.directions }
-            let directions = weights.withScalarPointers { pointers in
-                DirectionWeights.grouping(pointers).enumerated().map { index, w in
-                    RecurrentDirection<Float>.prepare(c, layer: index / c.directionCount, w, settings: settings)
-                }
-            }
+            let directions = prepareDirections(c, weights: weights, settings: settings)
             packed = PackedWeights(versions: versions, kernel: kernel, directions: directions)
             return directions
         }
@@ -324,6 +320,17 @@ func runForward(_ pass: RecurrentPass<Float>, input: Tensor, weights: [Tensor], 
         }
     }
     return (outputs, RecurrentState(hidden: hidden, cellState: cellState))
+}
+
+/// Every layer and direction's W_ihᵀ and W_hhᵀ prepared for forward passes, index l·Dir + d; `weights` in
+/// `parameters` order.
+func prepareDirections(_ c: RecurrentConfiguration, weights: [Tensor], settings: ComputeSettings)
+    -> [PreparedDirection<Float>] {
+    weights.withScalarPointers { pointers in
+        DirectionWeights.grouping(pointers).enumerated().map { index, w in
+            RecurrentDirection<Float>.prepare(c, layer: index / c.directionCount, w, settings: settings)
+        }
+    }
 }
 
 func withOptionalPointer<R>(_ tensor: Tensor?, _ body: (UnsafePointer<Float>?) -> R) -> R {

@@ -33,12 +33,7 @@ public final class RecurrentStepper {
         state = network.zeroState(batchSize: batchSize)
         let weights = network.parameters.map(\.value)
         self.weights = weights
-        let configuration = self.configuration
-        prepared = weights.withScalarPointers { pointers in
-            DirectionWeights.grouping(pointers).enumerated().map { layer, w in
-                RecurrentDirection<Float>.prepare(configuration, layer: layer, w, settings: settings)
-            }
-        }
+        prepared = prepareDirections(configuration, weights: weights, settings: settings)
     }
 
     /// Feeds one step and returns the top layer's output.
