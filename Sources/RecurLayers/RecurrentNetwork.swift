@@ -205,8 +205,9 @@ public final class RecurrentNetwork {
         let batch = SequenceBatch(steps: steps, batchSize: batchSize, lengths: lengths)
         let pass = RecurrentPass<Float>(configuration: c, batch: batch, keepsCache: keepsCache, settings: settings,
                                         workspace: workspace, callerKeepsBuffers: true)   // the tape keeps them
-        let (outputs, state) = runForward(pass, input: input, weights: parameters.map(\.value),
-                                          prepared: keepsCache ? nil : packedWeights(settings: settings),
+        let weights = parameters.map(\.value)
+        let (outputs, state) = runForward(pass, input: input, weights: weights,
+                                          prepared: keepsCache ? nil : packedWeights(weights, settings: settings),
                                           initialState: initialState, dropoutGenerator: &dropoutGenerator)
         var last = Tensor.zeros([batchSize, c.outputSize])
         state.hidden.withUnsafeBufferPointer { hn in
@@ -217,10 +218,10 @@ public final class RecurrentNetwork {
                                                    keptAlive: [input, outputs]) : nil)
     }
 
-    /// The weights packed for inference: packed again only when a parameter or the kernel has changed since.
-    private func packedWeights(settings: ComputeSettings) -> [PreparedDirection<Float>] {
+    /// `weights` (the parameters' values) packed for inference: packed again only when a parameter or the kernel
+    /// has changed since.
+    private func packedWeights(_ weights: [Tensor], settings: ComputeSettings) -> [PreparedDirection<Float>] {
         let versions = parameters.map(\.version), kernel = settings.kernel, c = configuration
-        let weights = parameters.map(\.value)
         return weightsPackedForInference.withLock { packed in
             if let packed, packed.versions == versions, packed.kernel == kernel { return packed.directions }
             let directions = prepareDirections(c, weights: weights, settings: settings)

@@ -51,7 +51,7 @@ void recur_gemv_dots(int isa, long k, long n, const float *x, const float *b, lo
                      float *y, int accumulate);
 
 /// y[0..<n] (+)= Σ_p x[p] · panels — a row vector times a matrix packed as NR-wide panels
-/// (the layout of recur_gemm_tile's b_packed, kc = k, panels one after another).
+/// (the layout of recur_gemm_block's b_packed, kc = k, panels one after another).
 void recur_gemv_packed(int isa, long k, long n, const float *x, const float *packed,
                        float *y, int accumulate);
 

@@ -86,14 +86,14 @@ RK_ATTR static inline __attribute__((always_inline)) void RK_NAME(gemm_tile_step
     }
 }
 
-/// C tile (+)= A panel · B panel, both packed (see recur_gemm_tile): mr ≤ MR rows, nr ≤ NR columns.
+/// One C tile of recur_gemm_block (+)= A sliver · B panel, both packed: mr ≤ MR rows, nr ≤ NR columns.
 RK_ATTR static void RK_NAME(gemm_tile)(long kc, const float *restrict a, const float *restrict b,
                                        float *restrict c, long ldc, int accumulate, long mr, long nr) {
     RK_NAME(gemm_tile_steps)(kc, a, 1, RK_MR, b, c, ldc, accumulate, mr, nr);
 }
 
 /// The same tile with A read where it is stored (row-major, leading dimension lda) instead of from a packed
-/// sliver (see recur_gemm_tile_direct).
+/// sliver (one tile of recur_gemm_block_direct).
 RK_ATTR static void RK_NAME(gemm_tile_direct)(long kc, const float *restrict a, long lda, const float *restrict b,
                                               float *restrict c, long ldc, int accumulate, long mr, long nr) {
     RK_NAME(gemm_tile_steps)(kc, a, lda, 1, b, c, ldc, accumulate, mr, nr);

@@ -96,7 +96,8 @@ final class RecurrentPass<S: RecurrentScalar> {
                 mask = drawn
             }
             if keepsCache { layerInputs.append(current); masks.append(mask) } else { layerInputs = [current] }
-            // The caller's output is written in place by the top layer: by its one direction, or by the merge of two.
+            // The caller's output is written in place by the top layer: by its one direction, by two concatenated
+            // directions (below), or by the merge of two.
             let outputInPlace = inPlace && layer == c.layers - 1 ? output : nil
             // Without a cache, two directions whose outputs are concatenated write their halves of each merged row
             // themselves (rows 2H apart), so there is nothing to merge.
