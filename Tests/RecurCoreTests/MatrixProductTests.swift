@@ -1,3 +1,4 @@
+import Synchronization
 import Testing
 @testable import RecurCore
 
@@ -108,6 +109,53 @@ struct MatrixProductTests {
                 let three = Tensor.matmul(a, b, settings: .init(kernel: kernel, threadCount: 3))
                 #expect(one == two && one == three, "M=\(m) N=\(n) K=\(k) \(kernel): thread counts disagree")
             }
+        }
+    }
+
+    @Test("Sliver chunks hand out every sliver once, and a thread done with its share takes over part of another's")
+    func sliverChunks() {
+        for count in [32, 33, 100, 267, 1000] {
+            for threads in [2, 3] {
+                let shares = MatrixProduct.split(blocks: count, into: threads)
+                // One after the other (as when the worker pool is busy): part 0 runs first and helps the others.
+                let serial = SliverChunks(shares: shares, minimum: 8, alignment: 24)
+                var taken: [[Range<Int>]] = Array(repeating: [], count: threads)
+                for part in 0..<threads {
+                    while let chunk = serial.take(for: part) { taken[part].append(chunk) }
+                }
+                let all = taken.flatMap { $0 }.sorted { $0.lowerBound < $1.lowerBound }
+                #expect(all.first?.lowerBound == 0 && all.last?.upperBound == count, "\(count), \(threads) threads")
+                #expect(zip(all, all.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound }, "\(count): \(all)")
+                if shares.dropFirst().contains(where: { $0.count >= 2 * 8 }) {
+                    #expect(taken[0].contains { $0.upperBound > shares[0].upperBound }, "\(count): part 0 never helped")
+                }
+                #expect(taken[threads - 1].reduce(0) { $0 + $1.count } < 2 * 8, "\(count): too little was taken over")
+                // At the same time, on the worker pool.
+                let concurrent = SliverChunks(shares: shares, minimum: 8, alignment: 24)
+                let collected = Mutex<[Range<Int>]>([])
+                parallelFor(threads) { part in
+                    while let chunk = concurrent.take(for: part) { collected.withLock { $0.append(chunk) } }
+                }
+                let ranges = collected.withLock { $0 }.sorted { $0.lowerBound < $1.lowerBound }
+                #expect(ranges.first?.lowerBound == 0 && ranges.last?.upperBound == count)
+                #expect(zip(ranges, ranges.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound }, "\(count): \(ranges)")
+            }
+        }
+    }
+
+    @Test("B packed by several threads is the same as packed by one", arguments: CPUKernel.supported)
+    func packedInParallel(kernel: CPUKernel) {
+        let (k, n, m) = (300, 70, 9)
+        for transposed in [false, true] {
+            let b = randomScalars(k * n, seed: 11), a = randomScalars(m * k, seed: 12)
+            let one = PackedMatrix(b, rows: k, columns: n, ldb: transposed ? k : n, transposed: transposed,
+                                   kernel: kernel, threads: 1)
+            let three = PackedMatrix(b, rows: k, columns: n, ldb: transposed ? k : n, transposed: transposed,
+                                     kernel: kernel, threads: 3)
+            var c1 = [Float](repeating: 0, count: m * n), c3 = c1
+            MatrixProduct.multiply(m: m, a: a, lda: k, packed: one, c: &c1, ldc: n, settings: .init(kernel: kernel, threadCount: 1))
+            MatrixProduct.multiply(m: m, a: a, lda: k, packed: three, c: &c3, ldc: n, settings: .init(kernel: kernel, threadCount: 1))
+            #expect(c1 == c3, "\(kernel), transposed: \(transposed)")
         }
     }
 

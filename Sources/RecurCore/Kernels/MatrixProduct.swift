@@ -1,4 +1,5 @@
 import CRecurKernels
+import Synchronization
 
 /// Matrix products in every form backpropagation needs:
 ///
@@ -12,7 +13,8 @@ import CRecurKernels
 /// The fast path is the classic blocked algorithm (Goto & van de Geijn): B is copied into panels NR
 /// columns wide and KC rows deep, A into slivers MR rows tall, and a C micro-kernel for the CPU's
 /// instruction set computes MR×NR tiles of C from them. Products with one or two rows of op(A) skip
-/// the copies and stream B directly. Large products are split across `settings.threadCount` threads.
+/// the copies and stream B directly. Large products are split across `settings.threadCount` threads; split
+/// by rows, B is packed once for all of them, and a thread that is done early takes over rows of a slower one.
 /// `MatrixProduct.naive` is the three-loop twin every fast path is tested against.
 public enum MatrixProduct {
     /// Products smaller than this many multiply-adds run on one thread.
@@ -21,6 +23,8 @@ public enum MatrixProduct {
     static let vectorRowLimit = 2
     /// Up to this many rows of op(A) (per thread), a product with a prepared B reads A in place, unpacked.
     static let inPlaceRowLimit = 64
+    /// The fewest slivers of A in a chunk of rows that the threads take one at a time (see `SliverChunks`).
+    static let minimumChunkSlivers = 8
 
     /// Cache blocking of the packed path, in elements: A blocks are `rowBlock × depthBlock` (L2),
     /// B panels `depthBlock × columnBlock`; one B sliver is `depthBlock × NR`.
@@ -120,12 +124,48 @@ public enum MatrixProduct {
         let panelCount = (n + nr - 1) / nr, sliverCount = (m + mr - 1) / mr
         let splitColumns = panelCount >= threads * 2 && (panelCount >= sliverCount || sliverCount < threads * 2)
         let parts = split(blocks: splitColumns ? panelCount : sliverCount, into: threads)
+        // A few rows of A times a prepared B is a recurrent step (the state times W_hhᵀ): A is read where it is,
+        // since packing it costs more than it saves there (measured: 16–32 rows, +2–6 % in `recur bench gemm
+        // --packed`; at thousands of rows the packed sliver is 5 % faster).
+        let rowsPerPart = splitColumns ? m : (m + parts.count - 1) / parts.count
+        let readsAInPlace: Bool = {
+            if case .packed = b {
+                !transposeA && rowsPerPart <= min(inPlaceRowLimit, Blocking(kernel: kernel).rowBlock)
+            } else { false }
+        }()
+        if !splitColumns, !transposeA, parts.count > 1, sliverCount >= parts.count * 2 * minimumChunkSlivers {
+            // Split by rows, every thread would pack all of B for its rows: it is packed once instead, the panels
+            // shared out, and read by all. With B packed once for all, a thread that has run its rows can then
+            // take over some of another's at no extra cost: on a shared machine one core is often slower for a
+            // while, and with fixed shares the other waited for it at the end of every large product (0.6–2.7 %
+            // of C4 inference's cycles in profiles). Measured, 2 threads, median of alternating rounds: the input
+            // gradient's 6400×512×2048 +16 %, C4's input projection 1600×512×65 (B packed) +9 %. A stored
+            // transposed (the weight gradients, K = every row of a batch) keeps the even split below: taken a
+            // chunk at a time it lost 9–16 % (1536×512×6400 and 2048×128×6400).
+            let packed: PackedMatrix
+            switch b {
+            case .packed(let matrix): packed = matrix
+            case .matrix(let pointer, let ldb, let transposed):
+                packed = PackedMatrix(pointer, rows: k, columns: n, ldb: ldb, transposed: transposed, kernel: kernel,
+                                      threads: parts.count)
+            }
+            let chunks = SliverChunks(shares: parts, minimum: minimumChunkSlivers,
+                                      alignment: Blocking(kernel: kernel).rowBlock / mr)
+            parallelFor(parts.count) { part in
+                while let slivers = chunks.take(for: part) {
+                    packedBlocks(k: k, rows: slivers.lowerBound * mr ..< min(m, slivers.upperBound * mr), columns: 0..<n,
+                                 a: a, lda: lda, transposeA: transposeA, b: .packed(packed), c: c, ldc: ldc,
+                                 accumulate: accumulate, kernel: kernel, readsAInPlace: readsAInPlace)
+                }
+            }
+            return
+        }
         parallelFor(parts.count) { part in
             let blocks = parts[part]
             let rows = splitColumns ? 0..<m : blocks.lowerBound * mr ..< min(m, blocks.upperBound * mr)
             let columns = splitColumns ? blocks.lowerBound * nr ..< min(n, blocks.upperBound * nr) : 0..<n
             packedBlocks(k: k, rows: rows, columns: columns, a: a, lda: lda, transposeA: transposeA, b: b,
-                         c: c, ldc: ldc, accumulate: accumulate, kernel: kernel)
+                         c: c, ldc: ldc, accumulate: accumulate, kernel: kernel, readsAInPlace: readsAInPlace)
         }
     }
 
@@ -153,7 +193,7 @@ public enum MatrixProduct {
     private static func packedBlocks(
         k: Int, rows: Range<Int>, columns: Range<Int>,
         a: UnsafePointer<Float>, lda: Int, transposeA: Bool, b: BOperand,
-        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, kernel: CPUKernel
+        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, kernel: CPUKernel, readsAInPlace inPlaceA: Bool
     ) {
         let mr = kernel.tileRows, nr = kernel.tileColumns, isa = kernel.isa
         var blocking = Blocking(kernel: kernel)
@@ -162,12 +202,6 @@ public enum MatrixProduct {
         let depth = min(blocking.depthBlock, k)
         let rowsPacked = min(blocking.rowBlock, (rows.count + mr - 1) / mr * mr)
         let columnsPacked = min(blocking.columnBlock, (columns.count + nr - 1) / nr * nr)
-        // A few rows of A times a prepared B is a recurrent step (the state times W_hhᵀ): A is read where it is,
-        // since packing it costs more than it saves there (measured: 16–32 rows, +2–6 % in `recur bench gemm
-        // --packed`; at thousands of rows the packed sliver is 5 % faster).
-        let inPlaceA: Bool = {
-            if case .packed = b { !transposeA && rows.count <= min(inPlaceRowLimit, blocking.rowBlock) } else { false }
-        }()
         // In place, the rows are one row block: one set of row tiles serves every block of depth and columns,
         // as (first row, row count) pairs.
         let tiles = inPlaceA ? rowTiles(rows.count, height: mr).flatMap { [$0.lowerBound, $0.count] } : []
@@ -282,4 +316,57 @@ struct AlignedBuffer {
     }
 
     func free() { UnsafeMutableRawPointer(pointer).deallocate() }
+}
+
+/// The slivers of a product shared among its threads in chunks, so that a thread slowed down for a while gets help.
+///
+/// Each thread starts with its fixed share, as an even split would give it, and takes chunks from the front of
+/// it: one row block at a time while more than two are left, then halves of the rest, at least `minimum`. A
+/// thread whose share is done takes the back half of the share with the most slivers left, if that is at least
+/// two chunks of `minimum`. With equal speeds each thread runs its own share, the rows it ran last time.
+final class SliverChunks: Sendable {
+    /// One share: front index in the low 32 bits, end in the high 32 bits, changed by compare-and-exchange.
+    private final class Share: Sendable {
+        let bounds: Atomic<Int>
+        init(_ range: Range<Int>) { bounds = Atomic(range.lowerBound | range.upperBound << 32) }
+    }
+
+    private let shares: [Share]
+    let minimum: Int, alignment: Int
+
+    /// - Parameters: shares, one per thread, of sliver indices (below 2³¹); minimum and alignment in slivers.
+    init(shares: [Range<Int>], minimum: Int, alignment: Int) {
+        self.shares = shares.map(Share.init)
+        self.minimum = minimum
+        self.alignment = alignment
+    }
+
+    /// The next slivers for thread `part` to run; nil when none are left that it may take.
+    func take(for part: Int) -> Range<Int>? {
+        let own = shares[part]
+        var seen = own.bounds.load(ordering: .relaxed)
+        while true {
+            let front = seen & 0xFFFF_FFFF, end = seen >> 32, left = end - front
+            if left <= 0 { break }
+            let size = left > 2 * alignment ? alignment : min(left, max(minimum, left / 2))
+            let (exchanged, now) = own.bounds.compareExchange(expected: seen, desired: (front + size) | end << 32,
+                                                              ordering: .relaxed)
+            if exchanged { return front..<(front + size) }
+            seen = now
+        }
+        // Help the thread with the most left: take the back half of its share.
+        while true {
+            var victim: Int?, most = 2 * minimum - 1, victimBounds = 0
+            for (index, share) in shares.enumerated() where index != part {
+                let bounds = share.bounds.load(ordering: .relaxed)
+                let left = (bounds >> 32) - (bounds & 0xFFFF_FFFF)
+                if left > most { victim = index; most = left; victimBounds = bounds }
+            }
+            guard let victim else { return nil }
+            let front = victimBounds & 0xFFFF_FFFF, end = victimBounds >> 32, size = (end - front) / 2
+            let (exchanged, _) = shares[victim].bounds.compareExchange(
+                expected: victimBounds, desired: front | (end - size) << 32, ordering: .relaxed)
+            if exchanged { return (end - size)..<end }
+        }
+    }
 }

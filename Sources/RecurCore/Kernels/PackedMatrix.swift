@@ -16,10 +16,16 @@ public final class PackedMatrix: @unchecked Sendable {
     private let buffer: AlignedBuffer
 
     /// Packs op(B), K×N: `b` is stored N×K when `transposed`, else K×N, with leading dimension `ldb`.
-    public init(
+    public convenience init(
         _ b: UnsafePointer<Float>, rows k: Int, columns n: Int, ldb: Int, transposed: Bool = false,
         kernel: CPUKernel = ComputeSettings.current.kernel
     ) {
+        self.init(b, rows: k, columns: n, ldb: ldb, transposed: transposed, kernel: kernel, threads: 1)
+    }
+
+    /// The same, the panels of each depth block split among `threads` threads.
+    init(_ b: UnsafePointer<Float>, rows k: Int, columns n: Int, ldb: Int, transposed: Bool, kernel: CPUKernel,
+         threads: Int) {
         require(k >= 0 && n >= 0, "packed matrix sizes must not be negative: K=\(k) N=\(n)")
         require(ldb >= max(1, transposed ? k : n),
                      "ldb \(ldb) is smaller than a stored row (\(transposed ? "N×K" : "K×N") = \(transposed ? "\(n)×\(k)" : "\(k)×\(n)"))")
@@ -31,10 +37,15 @@ public final class PackedMatrix: @unchecked Sendable {
         depthBlock = MatrixProduct.Blocking(kernel: kernel).depthBlock
         paddedColumns = (n + width - 1) / width * width
         buffer = AlignedBuffer(count: k * paddedColumns)
-        for p0 in stride(from: 0, to: k, by: depthBlock) {
-            let kc = min(depthBlock, k - p0)
-            MatrixProduct.packPanels(b, ldb: ldb, transposed: transposed, depth: p0..<(p0 + kc), columns: 0..<n,
-                                     width: width, into: buffer.pointer + p0 * paddedColumns)
+        let panelShares = MatrixProduct.split(blocks: paddedColumns / width, into: threads)
+        let depthBlock = depthBlock, paddedColumns = paddedColumns, packed = buffer.pointer
+        parallelFor(n == 0 ? 0 : panelShares.count) { part in
+            let columns = panelShares[part].lowerBound * width ..< min(n, panelShares[part].upperBound * width)
+            for p0 in stride(from: 0, to: k, by: depthBlock) {
+                let kc = min(depthBlock, k - p0)
+                MatrixProduct.packPanels(b, ldb: ldb, transposed: transposed, depth: p0..<(p0 + kc), columns: columns,
+                                         width: width, into: packed + p0 * paddedColumns + columns.lowerBound * kc)
+            }
         }
     }
 
