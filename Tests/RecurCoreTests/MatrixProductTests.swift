@@ -153,8 +153,9 @@ struct MatrixProductTests {
             let three = PackedMatrix(b, rows: k, columns: n, ldb: transposed ? k : n, transposed: transposed,
                                      kernel: kernel, threads: 3)
             var c1 = [Float](repeating: 0, count: m * n), c3 = c1
-            MatrixProduct.multiply(m: m, a: a, lda: k, packed: one, c: &c1, ldc: n, settings: .init(kernel: kernel, threadCount: 1))
-            MatrixProduct.multiply(m: m, a: a, lda: k, packed: three, c: &c3, ldc: n, settings: .init(kernel: kernel, threadCount: 1))
+            let single = ComputeSettings(kernel: kernel, threadCount: 1)
+            MatrixProduct.multiply(m: m, a: a, lda: k, packed: one, c: &c1, ldc: n, settings: single)
+            MatrixProduct.multiply(m: m, a: a, lda: k, packed: three, c: &c3, ldc: n, settings: single)
             #expect(c1 == c3, "\(kernel), transposed: \(transposed)")
         }
     }

@@ -128,10 +128,9 @@ public enum MatrixProduct {
         // since packing it costs more than it saves there (measured: 16–32 rows, +2–6 % in `recur bench gemm
         // --packed`; at thousands of rows the packed sliver is 5 % faster).
         let rowsPerPart = splitColumns ? m : (m + parts.count - 1) / parts.count
+        let rowBlock = Blocking(kernel: kernel).rowBlock
         let readsAInPlace: Bool = {
-            if case .packed = b {
-                !transposeA && rowsPerPart <= min(inPlaceRowLimit, Blocking(kernel: kernel).rowBlock)
-            } else { false }
+            if case .packed = b { !transposeA && rowsPerPart <= min(inPlaceRowLimit, rowBlock) } else { false }
         }()
         if !splitColumns, !transposeA, parts.count > 1, sliverCount >= parts.count * 2 * minimumChunkSlivers {
             // Split by rows, every thread would pack all of B for its rows: it is packed once instead, the panels
@@ -149,8 +148,7 @@ public enum MatrixProduct {
                 packed = PackedMatrix(pointer, rows: k, columns: n, ldb: ldb, transposed: transposed, kernel: kernel,
                                       threads: parts.count)
             }
-            let chunks = SliverChunks(shares: parts, minimum: minimumChunkSlivers,
-                                      alignment: Blocking(kernel: kernel).rowBlock / mr)
+            let chunks = SliverChunks(shares: parts, minimum: minimumChunkSlivers, alignment: rowBlock / mr)
             parallelFor(parts.count) { part in
                 while let slivers = chunks.take(for: part) {
                     packedBlocks(k: k, rows: slivers.lowerBound * mr ..< min(m, slivers.upperBound * mr), columns: 0..<n,
