@@ -83,6 +83,28 @@ struct MatrixProductTests {
         expectClose(result.fast, result.naive, scale: result.scale, tolerance: 1e-5, "\(kernel) packed")
     }
 
+    /// A recurrent step's product has as many rows as sequences still run on its thread, one or two at the end of
+    /// a ragged batch (the matrix–vector kernel) where another split gives the same rows dozens (tiles). With B
+    /// packed, every row must come out with the same bits either way, with and without accumulating.
+    @Test("With B packed, a row has the same bits in a product of one, two or many rows", arguments: CPUKernel.supported)
+    func packedRowsAreIndependent(kernel: CPUKernel) {
+        let m = 40, n = 16 * 4 * 2 + 16 + 5, k = 300   // two 4-panel groups, a lone panel, a partial one; 2 depth blocks
+        let a = randomScalars(m * k, seed: 21), b = randomScalars(k * n, seed: 22), start = randomScalars(m * n, seed: 23)
+        let packed = PackedMatrix(b, rows: k, columns: n, ldb: n, transposed: false, kernel: kernel)
+        for accumulate in [false, true] {
+            var whole = start
+            MatrixProduct.multiply(m: m, a: a, lda: k, packed: packed, c: &whole, ldc: n, accumulate: accumulate,
+                                   settings: .init(kernel: kernel, threadCount: 1))
+            for (first, count) in [(0, 1), (7, 2), (39, 1), (3, 3), (10, 30)] {
+                var part = Array(start[(first * n)..<((first + count) * n)])
+                MatrixProduct.multiply(m: count, a: Array(a[(first * k)...]), lda: k, packed: packed, c: &part, ldc: n,
+                                       accumulate: accumulate, settings: .init(kernel: kernel, threadCount: 1))
+                #expect(part == Array(whole[(first * n)..<((first + count) * n)]),
+                        "\(kernel): rows \(first)..<\(first + count), accumulate \(accumulate)")
+            }
+        }
+    }
+
     @Test("Row tiles cover the rows in order, none taller than the tile or, past the first, shorter than half of it")
     func rowTiles() {
         for height in [4, 6] {

@@ -237,6 +237,54 @@ struct RecurrentNetworkTests {
         #expect(results[0][2].contains { $0 != 0 })
     }
 
+    /// A row's sums must not depend on how many rows its product has: here, on two threads, the second thread's
+    /// share has one or two live rows at the late steps (a matrix–vector product) where one thread has 21 or 22
+    /// (tiles); and inference projects each step's input on its own where training projects every step at once.
+    /// Outputs and final states must not differ in a single bit.
+    @Test("outputs have the same bits on one and two threads, in inference and in training", arguments: CellKind.all)
+    func sameBitsWhateverTheRows(_ kind: CellKind) {
+        let network = Self.network(kind, bidirectional: false, inputSize: 7, hiddenSize: 20)
+        var generator = SeededGenerator(seed: 14)
+        let lengths = (0..<40).map { $0 < 21 ? 6 : $0 == 21 ? 5 : 3 }
+        let x = Tensor.normal([6, 40, 7], using: &generator)
+        var results: [[[Float]]] = []
+        for threads in [1, 2] {
+            let settings = ComputeSettings(threadCount: threads)
+            let inferred = network(x, lengths: lengths, settings: settings)
+            var unused = SeededGenerator(seed: 1)   // the network has no dropout
+            let (trained, _) = network.forward(x, lengths: lengths, dropoutGenerator: &unused, settings: settings)
+            results += [[inferred.outputs.scalars, inferred.state.hidden.scalars],
+                        [trained.outputs.scalars, trained.state.hidden.scalars]]
+        }
+        for (index, result) in results.enumerated().dropFirst() {
+            #expect(result == results[0], "run \(index) (threads \(index / 2 + 1), \(index % 2 == 0 ? "inference" : "training")) differs")
+        }
+    }
+
+    /// Inference projects each step's input at its step unless W_ih is too big to read at every step; then it
+    /// projects every step at once, as training does. Both must give training's bits.
+    @Test("inference with a W_ih too big to project step by step gives training's bits")
+    func inferenceWithLargeInputWeight() {
+        let inputSize = RecurrentDirection<Float>.eachStepProjectionLimit / (4 * 8 * 4) + 1   // W_ih [4H, D]: just over
+        let network = Self.network(CellKind(cell: .lstm), layers: 1, bidirectional: true, inputSize: inputSize, hiddenSize: 8)
+        let configuration = network.configuration
+        let batch = SequenceBatch(steps: 4, batchSize: 20, lengths: nil)
+        let direction = RecurrentDirection<Float>(configuration: configuration, layer: 0, reverse: false, batch: batch,
+                                                  keepsCache: false, settings: .current)
+        #expect(!direction.projectsEachStep)
+        var generator = SeededGenerator(seed: 15)
+        let x = Tensor.normal([4, 20, inputSize], using: &generator)
+        let lengths = (0..<20).map { 4 - $0 % 3 }
+        for threads in [1, 2] {
+            let settings = ComputeSettings(threadCount: threads)
+            let inferred = network(x, lengths: lengths, settings: settings)
+            var unused = SeededGenerator(seed: 1)   // the network has no dropout
+            let (trained, _) = network.forward(x, lengths: lengths, dropoutGenerator: &unused, settings: settings)
+            #expect(inferred.outputs.scalars == trained.outputs.scalars, "threads \(threads)")
+            #expect(inferred.state.hidden.scalars == trained.state.hidden.scalars, "threads \(threads)")
+        }
+    }
+
     @Test("the workspace reuses a pass's buffers, within its limit, and passes over reused memory are exact")
     func workspace() {
         let pool = Workspace<Float>(limit: 4096)

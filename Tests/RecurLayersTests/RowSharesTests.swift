@@ -59,4 +59,43 @@ struct RowSharesTests {
         let firsts = Set(stride(from: 0, to: 64, by: 64 / threads))
         #expect(entries.contains { !firsts.contains($0.rows.lowerBound) }, "no rows changed hands: \(entries.map(\.rows))")
     }
+
+    /// Two directions side by side, each starting on one thread over the whole batch; the reverse one's thread is
+    /// made slow, so the other, done with its own direction, takes over rows of the reverse one. Every live row of
+    /// each direction must still run every step exactly once, in its direction's order.
+    @Test("directions side by side: the thread done first takes rows of the other direction")
+    func directionsLendRows() {
+        let configuration = CellKind(cell: .rnn).configuration(inputSize: 4, hiddenSize: 8)
+        let lengths = (0..<64).map { 12 - $0 % 5 }
+        let batch = SequenceBatch(steps: 12, batchSize: 64, lengths: lengths)
+        let directions = [false, true].map { reverse in
+            RecurrentDirection<Float>(configuration: configuration, layer: 0, reverse: reverse, batch: batch,
+                                      keepsCache: false, settings: ComputeSettings(threadCount: 1))
+        }
+        let slowThread = Mutex<pthread_t?>(nil)
+        let log = Mutex<[(direction: Int, t: Int, rows: Range<Int>)]>([])
+        let loops = directions.enumerated().map { index, direction in
+            RecurrentDirection<Float>.StepLoop(direction: direction, order: direction.forwardSteps, upcoming: { _ in }) { rows in
+                // The thread that starts the reverse direction (on all its rows, from row 0) is the slow one.
+                let me = pthread_self()
+                let slow = slowThread.withLock { slow in
+                    if slow == nil && index == 1 && rows.first == 0 { slow = me }
+                    return slow.map { pthread_equal($0, me) != 0 } ?? false
+                }
+                if slow { usleep(2_000) }
+                log.withLock { $0.append((index, rows.time, rows.first..<(rows.first + rows.count))) }
+            }
+        }
+        RecurrentDirection<Float>.forEachStep(sideBySide: loops)
+        let entries = log.withLock { $0 }
+        for (index, direction) in directions.enumerated() {
+            for row in 0..<64 {
+                let expected = direction.forwardSteps.filter { lengths[batch.order[row]] > $0 }
+                let ran = entries.filter { $0.direction == index && $0.rows.contains(row) }.map(\.t)
+                #expect(ran == expected, "direction \(index), row \(row): steps \(ran), expected \(expected)")
+            }
+        }
+        #expect(entries.contains { $0.direction == 1 && $0.rows.lowerBound != 0 },
+                "no rows of the slow direction changed hands: \(entries.filter { $0.direction == 1 }.map(\.rows))")
+    }
 }

@@ -171,35 +171,60 @@ RK_ATTR static void RK_NAME(gemv_dots)(long k, long n, const float *restrict x, 
     }
 }
 
-/// y (+)= x · packed panels (NR columns each, k rows, zero-padded).
+/// y (+)= x · packed panels (NR columns each, k rows, zero-padded). Each output adds up its products in order of
+/// depth, from zero, and is then added to y: what a tile does for each of its rows, so a row gets the same bits
+/// from either (a product of one or two rows comes here; how many rows a product has depends on the threads and
+/// on which sequences are still running). The independent sums that keep the multiply–add units busy come from
+/// several panels at once, not from splitting one sum in two.
+#define RK_GEMV_PANELS 4
 RK_ATTR static void RK_NAME(gemv_packed)(long k, long n, const float *restrict x, const float *restrict packed,
                                          float *restrict y, int accumulate) {
-    for (long j0 = 0; j0 < n; j0 += RK_NR) {
+    long j0 = 0;
+    for (; j0 + RK_GEMV_PANELS * RK_NR <= n; j0 += RK_GEMV_PANELS * RK_NR) {
         const float *panel = packed + (j0 / RK_NR) * k * RK_NR;
-        RK_NAME(vec) acc0[RK_NV], acc1[RK_NV];
+        RK_NAME(vec) acc[RK_GEMV_PANELS][RK_NV];
 #pragma clang loop unroll(full)
-        for (int v = 0; v < RK_NV; v++) { acc0[v] = (RK_NAME(vec)){0}; acc1[v] = (RK_NAME(vec)){0}; }
-        long p = 0;
-        for (; p + 2 <= k; p += 2) {
-            RK_NAME(vec) x0 = RK_SPLAT(x[p]), x1 = RK_SPLAT(x[p + 1]);
+        for (int q = 0; q < RK_GEMV_PANELS; q++) {
 #pragma clang loop unroll(full)
-            for (int v = 0; v < RK_NV; v++) {
-                acc0[v] = acc0[v] + x0 * RK_NAME(load)(panel + p * RK_NR + v * RK_LANES);
-                acc1[v] = acc1[v] + x1 * RK_NAME(load)(panel + (p + 1) * RK_NR + v * RK_LANES);
+            for (int v = 0; v < RK_NV; v++) acc[q][v] = (RK_NAME(vec)){0};
+        }
+        for (long p = 0; p < k; p++) {
+            RK_NAME(vec) xp = RK_SPLAT(x[p]);
+#pragma clang loop unroll(full)
+            for (int q = 0; q < RK_GEMV_PANELS; q++) {
+#pragma clang loop unroll(full)
+                for (int v = 0; v < RK_NV; v++) {
+                    acc[q][v] = acc[q][v] + xp * RK_NAME(load)(panel + q * k * RK_NR + p * RK_NR + v * RK_LANES);
+                }
             }
         }
-        for (; p < k; p++) {
-            RK_NAME(vec) x0 = RK_SPLAT(x[p]);
 #pragma clang loop unroll(full)
-            for (int v = 0; v < RK_NV; v++) acc0[v] = acc0[v] + x0 * RK_NAME(load)(panel + p * RK_NR + v * RK_LANES);
+        for (int q = 0; q < RK_GEMV_PANELS; q++) {
+#pragma clang loop unroll(full)
+            for (int v = 0; v < RK_NV; v++) {
+                float *out = y + j0 + q * RK_NR + v * RK_LANES;
+                RK_NAME(store)(out, accumulate ? RK_NAME(load)(out) + acc[q][v] : acc[q][v]);
+            }
+        }
+    }
+    for (; j0 < n; j0 += RK_NR) {
+        const float *panel = packed + (j0 / RK_NR) * k * RK_NR;
+        RK_NAME(vec) acc[RK_NV];
+#pragma clang loop unroll(full)
+        for (int v = 0; v < RK_NV; v++) acc[v] = (RK_NAME(vec)){0};
+        for (long p = 0; p < k; p++) {
+            RK_NAME(vec) xp = RK_SPLAT(x[p]);
+#pragma clang loop unroll(full)
+            for (int v = 0; v < RK_NV; v++) acc[v] = acc[v] + xp * RK_NAME(load)(panel + p * RK_NR + v * RK_LANES);
         }
         float out[RK_NR];
 #pragma clang loop unroll(full)
-        for (int v = 0; v < RK_NV; v++) RK_NAME(store)(out + v * RK_LANES, acc0[v] + acc1[v]);
+        for (int v = 0; v < RK_NV; v++) RK_NAME(store)(out + v * RK_LANES, acc[v]);
         long width = n - j0 < RK_NR ? n - j0 : RK_NR;
         for (long j = 0; j < width; j++) y[j0 + j] = accumulate ? y[j0 + j] + out[j] : out[j];
     }
 }
+#undef RK_GEMV_PANELS
 
 // Elementwise functions, on whole vectors (a last partial vector goes through a padded copy).
 // exp(x) = 2^n · e^r with n = round(x / ln 2), r = x − n·ln 2 (|r| ≤ ln2 / 2), e^r by its Taylor series

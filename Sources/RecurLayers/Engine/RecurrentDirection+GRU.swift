@@ -24,7 +24,7 @@ extension RecurrentDirection {
     func courseGRUForwardStep(_ rows: StepRows, recurrent: [S.PreparedMatrix], bias: UnsafePointer<S>,
                               output: UnsafeMutablePointer<S>) {
         let h = hiddenSize, g = gateWidth, settings = rows.settings, m = rows.count
-        let z = gates.pointer + rows.packedFirst * g, hidden = self.hidden.pointer + rows.first * h
+        let z = stepGates(rows), hidden = self.hidden.pointer + rows.first * h
         let product = gateScratch.pointer + rows.first * 2 * h
         // [Γr, Γu] pre-activations: + c<t-1>·[W_hr; W_hu]ᵀ, [m, 2H].
         S.multiply(m: m, a: hidden, lda: h, prepared: recurrent[0], c: product, ldc: 2 * h, accumulate: false,
@@ -86,7 +86,7 @@ extension RecurrentDirection {
     func pytorchGRUForwardStep(_ rows: StepRows, recurrent: [S.PreparedMatrix], bias: UnsafePointer<S>,
                                weights w: DirectionWeights<S>, output: UnsafeMutablePointer<S>) {
         let h = hiddenSize, g = gateWidth, settings = rows.settings, m = rows.count
-        let z = gates.pointer + rows.packedFirst * g, hidden = self.hidden.pointer + rows.first * h
+        let z = stepGates(rows), hidden = self.hidden.pointer + rows.first * h
         let hiddenGates = stepRows(self.hiddenGates, rows, width: g)
         // W_hh h for all three blocks, [m, 3H].
         S.multiply(m: m, a: hidden, lda: h, prepared: recurrent[0], c: hiddenGates, ldc: g, accumulate: false,

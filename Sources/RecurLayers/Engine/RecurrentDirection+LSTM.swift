@@ -24,7 +24,7 @@ extension RecurrentDirection {
     func lstmForwardStep(_ rows: StepRows, recurrent: [S.PreparedMatrix], bias: UnsafePointer<S>,
                          output: UnsafeMutablePointer<S>) {
         let h = hiddenSize, g = gateWidth, settings = rows.settings
-        let z = gates.pointer + rows.packedFirst * g
+        let z = stepGates(rows)
         let a = hidden.pointer + rows.first * h, c = memory.pointer + rows.first * h
         // z += a<t-1>·W_hhᵀ
         S.multiply(m: rows.count, a: a, lda: h, prepared: recurrent[0], c: z, ldc: g, accumulate: true, settings: settings)

@@ -17,7 +17,7 @@ extension RecurrentDirection {
     func rnnForwardStep(_ rows: StepRows, recurrent: [S.PreparedMatrix], bias: UnsafePointer<S>,
                         output: UnsafeMutablePointer<S>) {
         let h = hiddenSize, settings = rows.settings
-        let z = gates.pointer + rows.packedFirst * h, a = hidden.pointer + rows.first * h
+        let z = stepGates(rows), a = hidden.pointer + rows.first * h
         S.multiply(m: rows.count, a: a, lda: h, prepared: recurrent[0], c: z, ldc: h, accumulate: true, settings: settings)
         forEachRowBlock(rows.count, settings: settings) { block in
             let first = block.lowerBound * h

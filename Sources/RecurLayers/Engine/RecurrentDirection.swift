@@ -67,8 +67,15 @@ final class RecurrentDirection<S: RecurrentScalar> {
     let gateWidth: Int
     let keepsCache: Bool
     let settings: ComputeSettings
+    /// Each step computes its own rows of the input projection x<t>·W_ihᵀ just before its recurrent product, instead
+    /// of one product for every step before the loop: only without a cache (which keeps every step's gates), and
+    /// only while W_ih is small enough to be read again at every step (see `forwardLoop`).
+    let projectsEachStep: Bool
+    /// Largest W_ih, in bytes, that `projectsEachStep` reads at every step.
+    static var eachStepProjectionLimit: Int { 1 << 20 }
 
-    /// [N, G]: first the projection W_ih x (the biases are added where each step reads it), then, step by step,
+    /// [N, G] (or [B, G] when `projectsEachStep`): first the projection W_ih x (the biases are added where each
+    /// step reads it), then, step by step,
     /// its pre-activations (W_ih x + W_hh h) and, with a cache, the activated gates (not the RNN's: its output is
     /// its activation).
     let gates: ScalarBuffer<S>
@@ -116,7 +123,8 @@ final class RecurrentDirection<S: RecurrentScalar> {
         gateWidth = configuration.gateWidth
         let rows = batch.rowCount, b = batch.batchSize, h = hiddenSize, g = gateWidth
         let cell = configuration.cell, course = configuration.gruVariant == .course
-        gates = ScalarBuffer(uninitializedCount: rows * g, workspace: workspace)      // written whole by the input projection
+        projectsEachStep = !keepsCache && inputSize * g * MemoryLayout<S>.stride <= Self.eachStepProjectionLimit
+        gates = ScalarBuffer(uninitializedCount: (projectsEachStep ? b : rows) * g, workspace: workspace)   // written by the projection
         // The backward pass reads `output` (the RNN's activations) as [N, H]: only a pass without one spaces its rows.
         let stride = outputStride ?? h
         require(stride == h || (outputStorage != nil && !keepsCache && stride >= h),
@@ -137,6 +145,8 @@ final class RecurrentDirection<S: RecurrentScalar> {
 
     /// The rows of one step that one thread works on.
     struct StepRows {
+        /// The step.
+        let time: Int
         /// First state row (in `batch.order`) and first packed row of the step's live rows handled here.
         let first: Int, packedFirst: Int
         /// How many rows.
@@ -151,11 +161,28 @@ final class RecurrentDirection<S: RecurrentScalar> {
         buffer.pointer + (keepsCache ? rows.packedFirst : rows.first) * width
     }
 
+    /// The step's rows of `gates`.
+    func stepGates(_ rows: StepRows) -> UnsafeMutablePointer<S> {
+        gates.pointer + (projectsEachStep ? rows.first : rows.packedFirst) * gateWidth
+    }
+
     /// Calls `body` on consecutive ranges covering 0..<n, one per thread when the rows are many enough to share.
     func forEachRowBlock(_ n: Int, settings: ComputeSettings, _ body: (Range<Int>) -> Void) {
         let parts = n * hiddenSize >= 8192 ? min(settings.threadCount, n) : 1
         if parts <= 1 { body(0..<n); return }
         parallelFor(parts) { part in body((n * part / parts)..<(n * (part + 1) / parts)) }
+    }
+
+    /// One direction's loop over its steps: the steps in the order it takes them, what to start loading before
+    /// each (see `forEachStep`), and the step itself.
+    struct StepLoop {
+        let direction: RecurrentDirection
+        let order: [Int]
+        let upcoming: (StepRows) -> Void
+        let step: (StepRows) -> Void
+
+        /// Runs the loop on the direction's own threads (`forEachStep`).
+        func run() { direction.forEachStep(order, upcoming: upcoming) { _, rows in step(rows) } }
     }
 
     /// Runs `step(t, rows)` for every step in `order`. Sequences never interact, so with enough of them each
@@ -171,42 +198,69 @@ final class RecurrentDirection<S: RecurrentScalar> {
         let minimumRows = 8
         if threads > 1 && b >= 2 * minimumRows {
             let parts = min(threads, b / minimumRows)
-            var single = settings
-            single.threadCount = 1
-            let shares = RowShares((0..<parts).map { part in (b * part / parts)..<(b * (part + 1) / parts) },
-                                   stepCount: order.count, minimumRows: minimumRows)
-            parallelFor(parts) { part in
-                func rows(_ t: Int, _ share: Range<Int>) -> StepRows? {
-                    let n = min(batch.activeCounts[t], share.upperBound)
-                    if n <= share.lowerBound { return nil }
-                    return StepRows(first: share.lowerBound, packedFirst: batch.offsets[t] + share.lowerBound,
-                                    count: n - share.lowerBound, settings: single)
-                }
-                var index = 0
-                while true {
-                    let share = shares.rows(of: part, at: index)
-                    if index == order.count {
-                        guard let from = shares.take(for: part) else { break }
-                        index = from
-                        continue
-                    }
-                    if let current = rows(order[index], share) {
-                        if index + 1 < order.count, let next = rows(order[index + 1], share) { upcoming(next) }
-                        step(order[index], current)
-                    }
-                    index += 1
+            withoutActuallyEscaping(upcoming) { upcoming in
+                withoutActuallyEscaping(step) { step in
+                    let loop = StepLoop(direction: self, order: order, upcoming: upcoming, step: { step($0.time, $0) })
+                    Self.run([loop], shares: (0..<parts).map { part in
+                        RowShares.Share(loop: 0, rows: (b * part / parts)..<(b * (part + 1) / parts))
+                    }, minimumRows: minimumRows)
                 }
             }
         } else {
             let live = order.filter { batch.activeCounts[$0] > 0 }
             func rows(_ t: Int) -> StepRows {
-                StepRows(first: 0, packedFirst: batch.offsets[t], count: batch.activeCounts[t], settings: settings)
+                StepRows(time: t, first: 0, packedFirst: batch.offsets[t], count: batch.activeCounts[t], settings: settings)
             }
             for (index, t) in live.enumerated() {
                 if index + 1 < live.count { upcoming(rows(live[index + 1])) }
                 step(t, rows(t))
             }
         }
+    }
+
+    /// Runs the loops of directions over the same batch side by side, one thread each over the whole batch
+    /// (their products on that thread alone), as `forEachStep` runs one direction's shares: a thread that has
+    /// run all its steps takes over rows of a loop that has more left. Every direction must have its buffers
+    /// ready for every step (its input projection done) before this is called.
+    static func forEachStep(sideBySide loops: [StepLoop]) {
+        guard let batch = loops.first?.direction.batch else { return }
+        run(loops, shares: loops.indices.map { RowShares.Share(loop: $0, rows: 0..<batch.batchSize) }, minimumRows: 8)
+    }
+
+    /// Each part starts on its share and goes on as `RowShares` hands out rows; products run on one thread.
+    private static func run(_ loops: [StepLoop], shares initial: [RowShares.Share], minimumRows: Int) {
+        let steps = loops[0].order.count
+        require(loops.allSatisfy { $0.order.count == steps }, "loops run together take the same number of steps")
+        let shares = RowShares(initial, stepCount: steps, minimumRows: minimumRows)
+        parallelFor(initial.count) { part in
+            var index = 0
+            while true {
+                let share = shares.share(of: part, at: index)
+                if index == steps {
+                    guard let from = shares.take(for: part) else { break }
+                    index = from
+                    continue
+                }
+                let loop = loops[share.loop]
+                if let current = loop.direction.rows(loop.order[index], share.rows) {
+                    if index + 1 < steps, let next = loop.direction.rows(loop.order[index + 1], share.rows) {
+                        loop.upcoming(next)
+                    }
+                    loop.step(current)
+                }
+                index += 1
+            }
+        }
+    }
+
+    /// The live rows of step t among `share` (state rows, in `batch.order`), run on one thread; nil if none.
+    private func rows(_ t: Int, _ share: Range<Int>) -> StepRows? {
+        let n = min(batch.activeCounts[t], share.upperBound)
+        if n <= share.lowerBound { return nil }
+        var single = settings
+        single.threadCount = 1
+        return StepRows(time: t, first: share.lowerBound, packedFirst: batch.offsets[t] + share.lowerBound,
+                        count: n - share.lowerBound, settings: single)
     }
 
     /// Starts loading `width` columns of the step's rows of `buffer` (its packed rows) into the caches.
@@ -239,19 +293,36 @@ final class RecurrentDirection<S: RecurrentScalar> {
     ///   - prepared: W_ihᵀ and W_hhᵀ prepared beforehand (by `prepare`), for passes of one step; nil: prepared here.
     func forward(input x: UnsafePointer<S>, weights w: DirectionWeights<S>, prepared: PreparedDirection<S>? = nil,
                  initialHidden: UnsafePointer<S>?, initialMemory: UnsafePointer<S>?) {
-        let rows = batch.rowCount, h = hiddenSize, g = gateWidth
-        // gates = x·W_ihᵀ for every step at once: [N, D]·[D, G] (the biases are added step by step, below).
-        if let prepared {
-            S.multiply(m: rows, a: x, lda: inputSize, prepared: prepared.input, c: gates.pointer, ldc: g,
+        forwardLoop(input: x, weights: w, prepared: prepared, initialHidden: initialHidden, initialMemory: initialMemory).run()
+    }
+
+    /// The part of `forward` before its loop (the input projection of every step, unless `projectsEachStep`; the
+    /// initial state), and the loop, for `forward` to run, or for a caller to run side by side with another direction's
+    /// (`forEachStep(sideBySide:)`). Parameters as `forward`'s.
+    func forwardLoop(input x: UnsafePointer<S>, weights w: DirectionWeights<S>, prepared: PreparedDirection<S>? = nil,
+                     initialHidden: UnsafePointer<S>?, initialMemory: UnsafePointer<S>?) -> StepLoop {
+        let rows = batch.rowCount, h = hiddenSize, g = gateWidth, d = inputSize
+        // gates = x·W_ihᵀ (the biases are added step by step, below), [N, D]·[D, G]: for every step at once, or, when
+        // `projectsEachStep`, each step's rows just before its recurrent product, which then adds to rows still in
+        // cache rather than to rows written long before, and only [B, G] of gates is kept. Measured against one
+        // product before the loop, best of 5–8 alternating rounds: C6 inference +2.8 to +4.2 % on one thread, +1.3 %
+        // on two, peak RSS 110 → 48 MB; C3 and C4 inference within ±2.5 %. Without the limit on W_ih, C1 inference
+        // lost 2–3 % on two threads: its second layer's W_ih, 4 MB, read at every step doubles what a step reads from
+        // L3. Each row's sums are the same either way, so the results are too.
+        var input: S.PreparedMatrix? = nil
+        if projectsEachStep {
+            input = prepared?.input ?? S.prepare(w.inputWeight, rows: d, columns: g, ldb: d, transposed: true,
+                                                 settings: settings)
+        } else if let prepared {
+            S.multiply(m: rows, a: x, lda: d, prepared: prepared.input, c: gates.pointer, ldc: g,
                        accumulate: false, settings: settings)
         } else {
-            S.multiply(m: rows, n: g, k: inputSize, a: x, lda: inputSize, transposeA: false,
-                       b: w.inputWeight, ldb: inputSize, transposeB: true, c: gates.pointer, ldc: g,
+            S.multiply(m: rows, n: g, k: d, a: x, lda: d, transposeA: false,
+                       b: w.inputWeight, ldb: d, transposeB: true, c: gates.pointer, ldc: g,
                        accumulate: false, settings: settings)
         }
         let bias = ScalarBuffer<S>(count: g, workspace: workspace)
         for (j, value) in timeIndependentBias(w).enumerated() { bias.pointer[j] = value }
-        let b = UnsafePointer(bias.pointer)
         if let initialHidden { hidden.pointer.update(from: initialHidden, count: batch.batchSize * h) }
         if let initialMemory, configuration.cell == .lstm {
             memory.pointer.update(from: initialMemory, count: batch.batchSize * h)
@@ -260,7 +331,11 @@ final class RecurrentDirection<S: RecurrentScalar> {
         let pytorchGRUCache = keepsCache && configuration.cell == .gru && configuration.gruVariant == .pytorch
         let prefetchesOutput = rows * h * MemoryLayout<S>.stride >= 4 << 20
         let upcoming = { (rows: StepRows) in
-            self.prefetch(self.gates, rows, width: g, forWriting: true)
+            if input == nil {
+                self.prefetch(self.gates, rows, width: g, forWriting: true)
+            } else {
+                recur_prefetch(x + rows.packedFirst * d, rows.count * d * MemoryLayout<S>.stride, 0)
+            }
             if pytorchGRUCache { self.prefetch(self.hiddenGates, rows, width: g, forWriting: true) }
             // The output rows are written once and not read back here. When the output is larger than the caches,
             // each store of the cells' kernels waited for its line to come from memory (C3 inference, 13 MB: half
@@ -270,7 +345,12 @@ final class RecurrentDirection<S: RecurrentScalar> {
         }
         // The biases are added step by step, where the gates are read (by the cells' pointwise kernels).
         // Each cell's pointwise kernel writes the new state twice, to `hidden` and to the step's rows of `output`.
-        forEachStep(forwardSteps, upcoming: upcoming) { _, rows in
+        return StepLoop(direction: self, order: forwardSteps, upcoming: upcoming) { [self] rows in
+            let b = UnsafePointer(bias.pointer)   // the closure keeps the buffer
+            if let input {
+                S.multiply(m: rows.count, a: x + rows.packedFirst * d, lda: d, prepared: input, c: stepGates(rows), ldc: g,
+                           accumulate: false, settings: rows.settings)
+            }
             if keepsCache {
                 (previousHidden.pointer + rows.packedFirst * h).update(from: hidden.pointer + rows.first * h,
                                                                        count: rows.count * h)
@@ -335,6 +415,37 @@ final class RecurrentDirection<S: RecurrentScalar> {
                   finalMemoryGradient: UnsafePointer<S>?, inputGradient dx: UnsafeMutablePointer<S>?,
                   defersInputGradient: Bool = false)
         -> (hidden: ScalarBuffer<S>, memory: ScalarBuffer<S>) {
+        var loop: BackwardLoop? = backwardLoop(weights: w, outputGradient: outputGradient,
+                                               finalHiddenGradient: finalHiddenGradient,
+                                               finalMemoryGradient: finalMemoryGradient)
+        loop!.steps.run()
+        let gradients = loop!.gradients
+        loop = nil   // see `BackwardLoop`
+        return finishBackward(gradients, input: x, weights: w, gradients: dw, inputGradient: dx,
+                              defersInputGradient: defersInputGradient)
+    }
+
+    /// The loop of a backward pass, and what it leaves for the products after it (`finishBackward`). The loop holds
+    /// W_hh packed: let it go before those products allocate their buffers (held through them, the heap's top was
+    /// given back to the system after each pass and faulted in again by the next: C4 training, one thread, 4,600
+    /// page faults → 13,700 and 3 % slower).
+    struct BackwardLoop {
+        let steps: StepLoop
+        let gradients: Gradients
+
+        struct Gradients {
+            /// dL/dh and (LSTM) dL/dc of each sequence, [B, H] in `batch.order`: after the loop, of its initial state.
+            let hidden: ScalarBuffer<S>, memory: ScalarBuffer<S>
+            /// dL/d(pre-activation) of every gate, [N, G]; the PyTorch GRU's recurrent part of them, which differs
+            /// in its n block (r * dn), else the same buffer.
+            let gates: ScalarBuffer<S>, hiddenGates: ScalarBuffer<S>
+        }
+    }
+
+    /// The part of `backward` before and in its loop, for `backward` to run, or for a caller to run side by side
+    /// with another direction's (`forEachStep(sideBySide:)`) before `finishBackward`. Parameters as `backward`'s.
+    func backwardLoop(weights w: DirectionWeights<S>, outputGradient: UnsafePointer<S>?,
+                      finalHiddenGradient: UnsafePointer<S>?, finalMemoryGradient: UnsafePointer<S>?) -> BackwardLoop {
         require(keepsCache, "backward needs a forward pass that kept its cache")
         let rows = batch.rowCount, b = batch.batchSize, h = hiddenSize, g = gateWidth
         let cell = configuration.cell, course = configuration.gruVariant == .course
@@ -342,8 +453,6 @@ final class RecurrentDirection<S: RecurrentScalar> {
         let dc = ScalarBuffer<S>(count: cell == .lstm ? b * h : 0, workspace: workspace)
         if let finalHiddenGradient { dh.pointer.update(from: finalHiddenGradient, count: b * h) }
         if let finalMemoryGradient, cell == .lstm { dc.pointer.update(from: finalMemoryGradient, count: b * h) }
-        // dGates: dL/d(pre-activation) of every gate, [N, G]; the PyTorch GRU's recurrent part differs in its
-        // n block (r * dn), so it has its own [N, G].
         let dGates = ScalarBuffer<S>(uninitializedCount: rows * g, workspace: workspace)   // every live row written by its step
         let dHiddenGates = cell == .gru && !course ? ScalarBuffer<S>(uninitializedCount: rows * g, workspace: workspace) : dGates
         let recurrent = prepareBackward(w)
@@ -367,7 +476,7 @@ final class RecurrentDirection<S: RecurrentScalar> {
                 recur_prefetch(outputGradient + rows.packedFirst * h, rows.count * h * MemoryLayout<S>.stride, 0)
             }
         }
-        forEachStep(forwardSteps.reversed(), upcoming: upcoming) { _, rows in
+        let steps = StepLoop(direction: self, order: forwardSteps.reversed(), upcoming: upcoming) { [self] rows in
             if let outputGradient {
                 let up = outputGradient + rows.packedFirst * h, down = dh.pointer + rows.first * h
                 for k in 0..<(rows.count * h) { down[k] += up[k] }
@@ -385,6 +494,17 @@ final class RecurrentDirection<S: RecurrentScalar> {
                 }
             }
         }
+        return BackwardLoop(steps: steps, gradients: .init(hidden: dh, memory: dc, gates: dGates, hiddenGates: dHiddenGates))
+    }
+
+    /// The products after the loop of `backward`: the weights' gradients, and dx (or keeps the gate gradients for
+    /// `addInputGradient`). Returns dL/dh<0> and (LSTM) dL/dc<0>, [B, H] in `batch.order`.
+    func finishBackward(_ loop: BackwardLoop.Gradients, input x: UnsafePointer<S>, weights w: DirectionWeights<S>,
+                        gradients dw: DirectionWeightGradients<S>, inputGradient dx: UnsafeMutablePointer<S>?,
+                        defersInputGradient: Bool) -> (hidden: ScalarBuffer<S>, memory: ScalarBuffer<S>) {
+        let rows = batch.rowCount, h = hiddenSize, g = gateWidth
+        let course = configuration.cell == .gru && configuration.gruVariant == .course
+        let dGates = loop.gates, dHiddenGates = loop.hiddenGates
         // dW_ih += dGatesᵀ·x: [G, N]·[N, D]. When D is not a whole number of tile columns and G is (D = 65, a
         // character vocabulary), the tiles' last column panel would be mostly padding: dW_ihᵀ = xᵀ·dGates,
         // [D, N]·[N, G], is computed instead and added transposed (measured at 512×65×1600: 56 GFLOP/s one way).
@@ -402,7 +522,7 @@ final class RecurrentDirection<S: RecurrentScalar> {
                        b: x, ldb: inputSize, transposeB: false, c: dw.inputWeight, ldc: inputSize,
                        accumulate: true, settings: settings)
         }
-        if cell == .gru && course {
+        if course {
             // dW_h[Γr, Γu] += dGates[:, Γr Γu]ᵀ·c<t-1>;  dW_hc += dGates[:, c̃]ᵀ·(Γr * c<t-1>).
             S.multiply(m: 2 * h, n: h, k: rows, a: dGates.pointer, lda: g, transposeA: true,
                        b: previousHidden.pointer, ldb: h, transposeB: false, c: dw.hiddenWeight, ldc: h,
@@ -435,7 +555,7 @@ final class RecurrentDirection<S: RecurrentScalar> {
         } else if defersInputGradient {
             deferredGateGradients = dGates
         }
-        return (dh, dc)
+        return (loop.hidden, loop.memory)
     }
 
     /// dx += dGates·W_ih, [N, G]·[G, D], for a backward pass run with `defersInputGradient`; then lets the gate

@@ -38,7 +38,9 @@ final class RecurrentPass<S: RecurrentScalar> {
     /// On two threads, a bidirectional layer runs its two directions side by side, one thread each over the
     /// whole batch, instead of one after the other with each step's batch split in two: a step's product then
     /// has twice the rows (measured, one LSTM direction H 256 on one thread: B 64 reaches 74–88 GFLOP/s, B 32
-    /// 68–70). The results are the same bit for bit (every product gives the same bits on any thread count).
+    /// 68–70). A thread that has run all steps of its direction takes over rows of the other's
+    /// (`RecurrentDirection.forEachStep(sideBySide:)`). The results are the same bit for bit (every product gives
+    /// the same bits on any thread count).
     private var directionsSideBySide: Bool { configuration.directionCount == 2 && settings.threadCount == 2 }
 
     /// The settings each direction runs with.
@@ -46,15 +48,6 @@ final class RecurrentPass<S: RecurrentScalar> {
         var single = settings
         if directionsSideBySide { single.threadCount = 1 }
         return single
-    }
-
-    /// Runs `body(direction)` for each direction of a layer, side by side when `directionsSideBySide`.
-    private func forEachDirection(_ body: (Int) -> Void) {
-        if directionsSideBySide {
-            parallelFor(2, body)
-        } else {
-            for direction in 0..<configuration.directionCount { body(direction) }
-        }
     }
 
     /// - Parameters:
@@ -119,12 +112,20 @@ final class RecurrentPass<S: RecurrentScalar> {
                                              outputStorage: storage, outputStride: concatenated == nil ? nil : 2 * h)
             }
             let layerInput = UnsafePointer(current.pointer)
-            forEachDirection { direction in
+            func loop(_ direction: Int) -> RecurrentDirection<S>.StepLoop {
                 let index = layer * c.directionCount + direction
-                layerDirections[direction].forward(
+                return layerDirections[direction].forwardLoop(
                     input: layerInput, weights: weights[index], prepared: prepared?[index],
                     initialHidden: initialHidden == nil ? nil : UnsafePointer(sortedStates[direction].pointer),
                     initialMemory: initialMemory == nil ? nil : UnsafePointer(sortedMemories[direction].pointer))
+            }
+            if directionsSideBySide {
+                let loops = (0..<2).map { _ in Slot<RecurrentDirection<S>.StepLoop>() }
+                parallelFor(2) { direction in loops[direction].value = loop(direction) }
+                RecurrentDirection.forEachStep(sideBySide: loops.map { $0.value! })
+                for slot in loops { slot.value = nil }   // the loops hold W_hh packed
+            } else {
+                for direction in 0..<c.directionCount { loop(direction).run() }
             }
             for (direction, run) in layerDirections.enumerated() {
                 let index = layer * c.directionCount + direction
@@ -185,18 +186,40 @@ final class RecurrentPass<S: RecurrentScalar> {
                     batch.sortRows(finalMemoryGradient + index * stateSize, width: h, into: sortedMemory[direction].pointer)
                 }
             }
-            // One slot per direction, each written by its own thread.
-            let initialGradients = (0..<c.directionCount).map { _ in InitialStateGradients<S>() }
             let layerInput = UnsafePointer(layerInputs[layer].pointer)
             let finalHiddenGradients = sortedHidden.map { finalHiddenGradient == nil ? nil : UnsafePointer($0.pointer) }
             let finalMemoryGradients = sortedMemory.map { finalMemoryGradient == nil ? nil : UnsafePointer($0.pointer) }
-            forEachDirection { direction in
+            // Per direction: its loop, then dL/d(initial state); each slot written by one thread.
+            let loops = (0..<c.directionCount).map { _ in Slot<RecurrentDirection<S>.BackwardLoop>() }
+            let initialGradients = (0..<c.directionCount).map { _ in
+                Slot<(hidden: ScalarBuffer<S>, memory: ScalarBuffer<S>)>()
+            }
+            func loop(_ direction: Int) {
                 let index = layer * c.directionCount + direction
-                initialGradients[direction].run(
-                    directions[index], input: layerInput, weights: weights[index], gradients: gradients[index],
-                    outputGradient: perDirection[direction].map { UnsafePointer($0.pointer) },
-                    finalHiddenGradient: finalHiddenGradients[direction], finalMemoryGradient: finalMemoryGradients[direction],
-                    inputGradient: directionsSideBySide ? nil : dx?.pointer, defersInputGradient: directionsSideBySide && dx != nil)
+                loops[direction].value = directions[index].backwardLoop(
+                    weights: weights[index], outputGradient: perDirection[direction].map { UnsafePointer($0.pointer) },
+                    finalHiddenGradient: finalHiddenGradients[direction],
+                    finalMemoryGradient: finalMemoryGradients[direction])
+            }
+            func finish(_ direction: Int) {
+                let index = layer * c.directionCount + direction
+                let loopGradients = loops[direction].value!.gradients
+                loops[direction].value = nil   // see `RecurrentDirection.BackwardLoop`
+                initialGradients[direction].value = directions[index].finishBackward(
+                    loopGradients, input: layerInput, weights: weights[index], gradients: gradients[index],
+                    inputGradient: directionsSideBySide ? nil : dx?.pointer,
+                    defersInputGradient: directionsSideBySide && dx != nil)
+            }
+            if directionsSideBySide {
+                parallelFor(2, loop)
+                RecurrentDirection.forEachStep(sideBySide: loops.map { $0.value!.steps })
+                parallelFor(2, finish)
+            } else {
+                for direction in 0..<c.directionCount {
+                    loop(direction)
+                    loops[direction].value!.steps.run()
+                    finish(direction)
+                }
             }
             if directionsSideBySide, let dx {
                 for direction in 0..<c.directionCount {
@@ -206,7 +229,7 @@ final class RecurrentPass<S: RecurrentScalar> {
             }
             for direction in 0..<c.directionCount {
                 let index = layer * c.directionCount + direction
-                let dh0 = initialGradients[direction].hidden!, dc0 = initialGradients[direction].memory!
+                let (dh0, dc0) = initialGradients[direction].value!
                 batch.unsortRows(dh0.pointer, width: h, into: initialHiddenGradient + index * stateSize)
                 if let initialMemoryGradient, c.cell == .lstm {
                     batch.unsortRows(dc0.pointer, width: h, into: initialMemoryGradient + index * stateSize)
@@ -334,19 +357,7 @@ final class RecurrentPass<S: RecurrentScalar> {
     }
 }
 
-/// dL/dh<0> and (LSTM) dL/dc<0> of one direction, [B, H] in batch order, as its backward pass returns them.
-private final class InitialStateGradients<S: RecurrentScalar>: @unchecked Sendable {
-    var hidden: ScalarBuffer<S>?
-    var memory: ScalarBuffer<S>?
-
-    /// Runs `direction`'s backward pass and keeps what it returns.
-    func run(_ direction: RecurrentDirection<S>, input: UnsafePointer<S>, weights: DirectionWeights<S>,
-             gradients: DirectionWeightGradients<S>, outputGradient: UnsafePointer<S>?,
-             finalHiddenGradient: UnsafePointer<S>?, finalMemoryGradient: UnsafePointer<S>?,
-             inputGradient: UnsafeMutablePointer<S>?, defersInputGradient: Bool) {
-        (hidden, memory) = direction.backward(input: input, weights: weights, gradients: gradients,
-                                              outputGradient: outputGradient, finalHiddenGradient: finalHiddenGradient,
-                                              finalMemoryGradient: finalMemoryGradient, inputGradient: inputGradient,
-                                              defersInputGradient: defersInputGradient)
-    }
+/// A value written by one part of a `parallelFor` and read after it.
+private final class Slot<Value>: @unchecked Sendable {
+    var value: Value?
 }
