@@ -172,13 +172,31 @@ public enum MatrixProduct {
     /// sums to keep the multiply–add units busy (measured, 6-row tiles, 32×512×512 with B packed, one thread:
     /// 6+6+6+6+6+2 rows 106 GFLOP/s, 30 or 36 rows 112). Each row's sums are the same whichever tile it is in.
     static func rowTiles(_ rows: Int, height: Int) -> [Range<Int>] {
-        var tiles = stride(from: 0, to: rows, by: height).map { $0 ..< min(rows, $0 + height) }
-        if tiles.count >= 2, let last = tiles.last, last.count <= height / 2 {
-            let start = tiles[tiles.count - 2].lowerBound, shared = height + last.count
-            tiles.removeLast(2)
-            tiles += [start ..< start + (shared + 1) / 2, start + (shared + 1) / 2 ..< rows]
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: rowTileCapacity(rows, height: height)) { pairs in
+            let count = writeRowTiles(rows, height: height, into: pairs.baseAddress!)
+            return (0..<count).map { pairs[2 * $0] ..< pairs[2 * $0] + pairs[2 * $0 + 1] }
         }
-        return tiles
+    }
+
+    /// Room `writeRowTiles` needs.
+    static func rowTileCapacity(_ rows: Int, height: Int) -> Int { 2 * (rows / height + 1) }
+
+    /// `rowTiles` as (first row, row count) pairs, written to `pairs`; returns the number of tiles. Without an array:
+    /// a step's product is a few microseconds, and the allocations around it showed in profiles.
+    static func writeRowTiles(_ rows: Int, height: Int, into pairs: UnsafeMutablePointer<Int>) -> Int {
+        var count = 0
+        for first in stride(from: 0, to: rows, by: height) {
+            pairs[2 * count] = first
+            pairs[2 * count + 1] = min(height, rows - first)
+            count += 1
+        }
+        if count >= 2, pairs[2 * count - 1] <= height / 2 {
+            let start = pairs[2 * count - 4], shared = height + pairs[2 * count - 1]
+            pairs[2 * count - 3] = (shared + 1) / 2
+            pairs[2 * count - 2] = start + (shared + 1) / 2
+            pairs[2 * count - 1] = rows - (start + (shared + 1) / 2)
+        }
+        return count
     }
 
     /// `blocks` whole blocks in at most `parts` nearly equal, non-empty runs.
@@ -196,41 +214,43 @@ public enum MatrixProduct {
         let mr = kernel.tileRows, nr = kernel.tileColumns, isa = kernel.isa
         var blocking = Blocking(kernel: kernel)
         if case .packed(let matrix) = b { blocking.depthBlock = matrix.depthBlock }
-        // Buffers no larger than this call's blocks: small products allocate little.
+        // Buffers only for what is packed here, no larger than this call's blocks: small products allocate little.
         let depth = min(blocking.depthBlock, k)
         let rowsPacked = min(blocking.rowBlock, (rows.count + mr - 1) / mr * mr)
         let columnsPacked = min(blocking.columnBlock, (columns.count + nr - 1) / nr * nr)
         // In place, the rows are one row block: one set of row tiles serves every block of depth and columns,
         // as (first row, row count) pairs.
-        let tiles = inPlaceA ? rowTiles(rows.count, height: mr).flatMap { [$0.lowerBound, $0.count] } : []
-        let aBuffer = AlignedBuffer(count: inPlaceA ? 0 : rowsPacked * depth)
-        let bBuffer = AlignedBuffer(count: { if case .matrix = b { depth * columnsPacked } else { 0 } }())
-        defer { aBuffer.free(); bBuffer.free() }
-
-        for jc in stride(from: columns.lowerBound, to: columns.upperBound, by: blocking.columnBlock) {
-            let nc = min(blocking.columnBlock, columns.upperBound - jc)
-            for pc in stride(from: 0, to: k, by: blocking.depthBlock) {
-                let kc = min(blocking.depthBlock, k - pc)
-                let panels: UnsafePointer<Float>
-                switch b {
-                case .matrix(let pointer, let ldb, let transposed):
-                    packPanels(pointer, ldb: ldb, transposed: transposed, depth: pc..<(pc + kc),
-                               columns: jc..<(jc + nc), width: nr, into: bBuffer.pointer)
-                    panels = UnsafePointer(bBuffer.pointer)
-                case .packed(let matrix):
-                    panels = matrix.panels(depthStart: pc, column: jc)
-                }
-                for ic in stride(from: rows.lowerBound, to: rows.upperBound, by: blocking.rowBlock) {
-                    let mc = min(blocking.rowBlock, rows.upperBound - ic)
-                    let add: Int32 = accumulate || pc > 0 ? 1 : 0
-                    if inPlaceA {
-                        recur_gemm_block_direct(isa, kc, a + ic * lda + pc, lda, tiles, tiles.count / 2, panels, nc,
-                                                c + ic * ldc + jc, ldc, add)
-                        continue
+        let tileCapacity = inPlaceA ? rowTileCapacity(rows.count, height: mr) : 0
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: tileCapacity) { tiles in
+            let tileCount = inPlaceA ? writeRowTiles(rows.count, height: mr, into: tiles.baseAddress!) : 0
+            let aBuffer = inPlaceA ? nil : AlignedBuffer(count: rowsPacked * depth)
+            let bBuffer: AlignedBuffer? = if case .matrix = b { AlignedBuffer(count: depth * columnsPacked) } else { nil }
+            defer { aBuffer?.free(); bBuffer?.free() }
+            for jc in stride(from: columns.lowerBound, to: columns.upperBound, by: blocking.columnBlock) {
+                let nc = min(blocking.columnBlock, columns.upperBound - jc)
+                for pc in stride(from: 0, to: k, by: blocking.depthBlock) {
+                    let kc = min(blocking.depthBlock, k - pc)
+                    let panels: UnsafePointer<Float>
+                    switch b {
+                    case .matrix(let pointer, let ldb, let transposed):
+                        packPanels(pointer, ldb: ldb, transposed: transposed, depth: pc..<(pc + kc),
+                                   columns: jc..<(jc + nc), width: nr, into: bBuffer!.pointer)
+                        panels = UnsafePointer(bBuffer!.pointer)
+                    case .packed(let matrix):
+                        panels = matrix.panels(depthStart: pc, column: jc)
                     }
-                    packSlivers(a, lda: lda, transposed: transposeA, rows: ic..<(ic + mc), depth: pc..<(pc + kc),
-                                height: mr, into: aBuffer.pointer)
-                    recur_gemm_block(isa, kc, aBuffer.pointer, mc, panels, nc, c + ic * ldc + jc, ldc, add)
+                    for ic in stride(from: rows.lowerBound, to: rows.upperBound, by: blocking.rowBlock) {
+                        let mc = min(blocking.rowBlock, rows.upperBound - ic)
+                        let add: Int32 = accumulate || pc > 0 ? 1 : 0
+                        if inPlaceA {
+                            recur_gemm_block_direct(isa, kc, a + ic * lda + pc, lda, tiles.baseAddress!, tileCount, panels, nc,
+                                                    c + ic * ldc + jc, ldc, add)
+                            continue
+                        }
+                        packSlivers(a, lda: lda, transposed: transposeA, rows: ic..<(ic + mc), depth: pc..<(pc + kc),
+                                    height: mr, into: aBuffer!.pointer)
+                        recur_gemm_block(isa, kc, aBuffer!.pointer, mc, panels, nc, c + ic * ldc + jc, ldc, add)
+                    }
                 }
             }
         }
