@@ -257,7 +257,8 @@ struct RecurrentNetworkTests {
                         [trained.outputs.scalars, trained.state.hidden.scalars]]
         }
         for (index, result) in results.enumerated().dropFirst() {
-            #expect(result == results[0], "run \(index) (threads \(index / 2 + 1), \(index % 2 == 0 ? "inference" : "training")) differs")
+            let mode = index % 2 == 0 ? "inference" : "training"
+            #expect(result == results[0], "run \(index) (threads \(index / 2 + 1), \(mode)) differs")
         }
     }
 

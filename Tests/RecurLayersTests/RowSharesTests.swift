@@ -75,7 +75,8 @@ struct RowSharesTests {
         let slowThread = Mutex<pthread_t?>(nil)
         let log = Mutex<[(direction: Int, t: Int, rows: Range<Int>)]>([])
         let loops = directions.enumerated().map { index, direction in
-            RecurrentDirection<Float>.StepLoop(direction: direction, order: direction.forwardSteps, upcoming: { _ in }) { rows in
+            RecurrentDirection<Float>.StepLoop(direction: direction, order: direction.forwardSteps,
+                                               upcoming: { _ in }) { rows in
                 // The thread that starts the reverse direction (on all its rows, from row 0) is the slow one.
                 let me = pthread_self()
                 let slow = slowThread.withLock { slow in

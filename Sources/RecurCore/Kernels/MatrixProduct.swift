@@ -224,7 +224,8 @@ public enum MatrixProduct {
         withUnsafeTemporaryAllocation(of: Int.self, capacity: tileCapacity) { tiles in
             let tileCount = inPlaceA ? writeRowTiles(rows.count, height: mr, into: tiles.baseAddress!) : 0
             let aBuffer = inPlaceA ? nil : AlignedBuffer(count: rowsPacked * depth)
-            let bBuffer: AlignedBuffer? = if case .matrix = b { AlignedBuffer(count: depth * columnsPacked) } else { nil }
+            let bBuffer: AlignedBuffer? =
+                if case .matrix = b { AlignedBuffer(count: depth * columnsPacked) } else { nil }
             defer { aBuffer?.free(); bBuffer?.free() }
             for jc in stride(from: columns.lowerBound, to: columns.upperBound, by: blocking.columnBlock) {
                 let nc = min(blocking.columnBlock, columns.upperBound - jc)
@@ -243,8 +244,8 @@ public enum MatrixProduct {
                         let mc = min(blocking.rowBlock, rows.upperBound - ic)
                         let add: Int32 = accumulate || pc > 0 ? 1 : 0
                         if inPlaceA {
-                            recur_gemm_block_direct(isa, kc, a + ic * lda + pc, lda, tiles.baseAddress!, tileCount, panels, nc,
-                                                    c + ic * ldc + jc, ldc, add)
+                            recur_gemm_block_direct(isa, kc, a + ic * lda + pc, lda, tiles.baseAddress!, tileCount,
+                                                    panels, nc, c + ic * ldc + jc, ldc, add)
                             continue
                         }
                         packSlivers(a, lda: lda, transposed: transposeA, rows: ic..<(ic + mc), depth: pc..<(pc + kc),

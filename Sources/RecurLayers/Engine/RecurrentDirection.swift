@@ -124,7 +124,8 @@ final class RecurrentDirection<S: RecurrentScalar> {
         let rows = batch.rowCount, b = batch.batchSize, h = hiddenSize, g = gateWidth
         let cell = configuration.cell, course = configuration.gruVariant == .course
         projectsEachStep = !keepsCache && inputSize * g * MemoryLayout<S>.stride <= Self.eachStepProjectionLimit
-        gates = ScalarBuffer(uninitializedCount: (projectsEachStep ? b : rows) * g, workspace: workspace)   // written by the projection
+        // Written by the input projection before it is read.
+        gates = ScalarBuffer(uninitializedCount: (projectsEachStep ? b : rows) * g, workspace: workspace)
         // The backward pass reads `output` (the RNN's activations) as [N, H]: only a pass without one spaces its rows.
         let stride = outputStride ?? h
         require(stride == h || (outputStorage != nil && !keepsCache && stride >= h),
@@ -494,7 +495,8 @@ final class RecurrentDirection<S: RecurrentScalar> {
                 }
             }
         }
-        return BackwardLoop(steps: steps, gradients: .init(hidden: dh, memory: dc, gates: dGates, hiddenGates: dHiddenGates))
+        return BackwardLoop(steps: steps,
+                            gradients: .init(hidden: dh, memory: dc, gates: dGates, hiddenGates: dHiddenGates))
     }
 
     /// The products after the loop of `backward`: the weights' gradients, and dx (or keeps the gate gradients for
