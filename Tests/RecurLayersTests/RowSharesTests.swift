@@ -20,8 +20,8 @@ struct RowSharesTests {
         // The outer parallelFor holds the pool, so the inner one runs its parts in sequence on this thread.
         parallelFor(2) { part in
             guard part == 0 else { return }
-            direction.forEachStep(direction.forwardSteps) { t, rows in
-                log.withLock { $0.append((t, rows.first..<(rows.first + rows.count))) }
+            direction.forEachStep(direction.forwardSteps) { rows in
+                log.withLock { $0.append((rows.time, rows.first..<(rows.first + rows.count))) }
             }
         }
         let entries = log.withLock { $0 }
@@ -41,14 +41,14 @@ struct RowSharesTests {
         let order = direction.forwardSteps
         let slowThread = Mutex<pthread_t?>(nil)
         let log = Mutex<[(t: Int, rows: Range<Int>)]>([])
-        direction.forEachStep(order) { t, rows in
+        direction.forEachStep(order) { rows in
             let me = pthread_self()
             let slow = slowThread.withLock { slow in
                 if slow == nil && rows.first == 32 { slow = me }
                 return slow.map { pthread_equal($0, me) != 0 } ?? false
             }
             if slow { usleep(2_000) }
-            log.withLock { $0.append((t, rows.first..<(rows.first + rows.count))) }
+            log.withLock { $0.append((rows.time, rows.first..<(rows.first + rows.count))) }
         }
         let entries = log.withLock { $0 }
         for row in 0..<64 {

@@ -183,10 +183,10 @@ final class RecurrentDirection<S: RecurrentScalar> {
         let step: (StepRows) -> Void
 
         /// Runs the loop on the direction's own threads (`forEachStep`).
-        func run() { direction.forEachStep(order, upcoming: upcoming) { _, rows in step(rows) } }
+        func run() { direction.forEachStep(order, upcoming: upcoming, step) }
     }
 
-    /// Runs `step(t, rows)` for every step in `order`. Sequences never interact, so with enough of them each
+    /// Runs `step(rows)` for every step in `order` (`rows.time`). Sequences never interact, so with enough of them each
     /// thread takes a share of the batch through all steps on its own, without waiting for the others at each
     /// step (the shares are rebalanced as they go, see `RowShares`); a small batch instead shares each step's
     /// product between the threads.
@@ -194,14 +194,14 @@ final class RecurrentDirection<S: RecurrentScalar> {
     /// Before each step, `upcoming(rows)` is told the rows of the step after it, to start loading what that
     /// step reads: arrays of T·B rows are written or read long before (or after) their step comes, so they
     /// are out of cache by then, and a matrix-product tile stalls on every miss.
-    func forEachStep(_ order: [Int], upcoming: (StepRows) -> Void = { _ in }, _ step: (Int, StepRows) -> Void) {
+    func forEachStep(_ order: [Int], upcoming: (StepRows) -> Void = { _ in }, _ step: (StepRows) -> Void) {
         let b = batch.batchSize, threads = settings.threadCount
         let minimumRows = 8
         if threads > 1 && b >= 2 * minimumRows {
             let parts = min(threads, b / minimumRows)
             withoutActuallyEscaping(upcoming) { upcoming in
                 withoutActuallyEscaping(step) { step in
-                    let loop = StepLoop(direction: self, order: order, upcoming: upcoming, step: { step($0.time, $0) })
+                    let loop = StepLoop(direction: self, order: order, upcoming: upcoming, step: step)
                     Self.run([loop], shares: (0..<parts).map { part in
                         RowShares.Share(loop: 0, rows: (b * part / parts)..<(b * (part + 1) / parts))
                     }, minimumRows: minimumRows)
@@ -214,7 +214,7 @@ final class RecurrentDirection<S: RecurrentScalar> {
             }
             for (index, t) in live.enumerated() {
                 if index + 1 < live.count { upcoming(rows(live[index + 1])) }
-                step(t, rows(t))
+                step(rows(t))
             }
         }
     }
