@@ -262,6 +262,28 @@ struct RecurrentNetworkTests {
         }
     }
 
+    /// Training at the sizes where its serial parts are split between threads (W_hh packed by both, dW_ih added
+    /// back from its transpose by both, since D = 65 is not a whole number of tile columns): every gradient must
+    /// have the same bits on one and two threads.
+    @Test("training gradients have the same bits on one and two threads where their serial parts are shared")
+    func gradientsWhateverTheThreads() {
+        let network = Self.network(CellKind(cell: .lstm), layers: 1, bidirectional: false, inputSize: 65, hiddenSize: 128)
+        var generator = SeededGenerator(seed: 16)
+        let x = Tensor.normal([3, 16, 65], using: &generator)
+        let upstream = Tensor.normal([3, 16, 128], using: &generator)
+        var results: [[[Float]]] = []
+        for threads in [1, 2] {
+            network.zeroGradients()
+            var unused = SeededGenerator(seed: 1)   // the network has no dropout
+            let settings = ComputeSettings(threadCount: threads)
+            let (_, tape) = network.forward(x, dropoutGenerator: &unused, settings: settings)
+            _ = network.backward(tape, outputGradient: upstream)
+            results.append(network.parameters.map(\.gradient.scalars))
+        }
+        #expect(results[0] == results[1])
+        #expect(results[0][0].contains { $0 != 0 })
+    }
+
     /// Inference projects each step's input at its step unless W_ih is too big to read at every step; then it
     /// projects every step at once, as training does. Both must give training's bits.
     @Test("inference with a W_ih too big to project step by step gives training's bits")

@@ -15,17 +15,10 @@ public final class PackedMatrix: @unchecked Sendable {
     let paddedColumns: Int
     private let buffer: AlignedBuffer
 
-    /// Packs op(B), K×N: `b` is stored N×K when `transposed`, else K×N, with leading dimension `ldb`.
-    public convenience init(
-        _ b: UnsafePointer<Float>, rows k: Int, columns n: Int, ldb: Int, transposed: Bool = false,
-        kernel: CPUKernel = ComputeSettings.current.kernel
-    ) {
-        self.init(b, rows: k, columns: n, ldb: ldb, transposed: transposed, kernel: kernel, threads: 1)
-    }
-
-    /// The same, the panels of each depth block split among `threads` threads.
-    init(_ b: UnsafePointer<Float>, rows k: Int, columns n: Int, ldb: Int, transposed: Bool, kernel: CPUKernel,
-         threads: Int) {
+    /// Packs op(B), K×N: `b` is stored N×K when `transposed`, else K×N, with leading dimension `ldb`; the panels
+    /// of each depth block split among `threads` threads (the same bits on any number).
+    public init(_ b: UnsafePointer<Float>, rows k: Int, columns n: Int, ldb: Int, transposed: Bool = false,
+                kernel: CPUKernel = ComputeSettings.current.kernel, threads: Int = 1) {
         require(k >= 0 && n >= 0, "packed matrix sizes must not be negative: K=\(k) N=\(n)")
         require(ldb >= max(1, transposed ? k : n),
                      "ldb \(ldb) is smaller than a stored row (\(transposed ? "N×K" : "K×N") = \(transposed ? "\(n)×\(k)" : "\(k)×\(n)"))")

@@ -516,8 +516,12 @@ final class RecurrentDirection<S: RecurrentScalar> {
             S.multiply(m: inputSize, n: g, k: rows, a: x, lda: inputSize, transposeA: true,
                        b: dGates.pointer, ldb: g, transposeB: false, c: transposed.pointer, ldc: g,
                        accumulate: false, settings: settings)
-            for j in 0..<g {
-                for d in 0..<inputSize { dw.inputWeight[j * inputSize + d] += transposed.pointer[d * g + j] }
+            // Split by rows of dW_ih: on one thread the other waited (0.6 % of C4 training's samples).
+            let parts = g * inputSize >= 1 << 14 ? settings.threadCount : 1, d = inputSize
+            parallelFor(parts) { part in
+                for j in (g * part / parts)..<(g * (part + 1) / parts) {
+                    for k in 0..<d { dw.inputWeight[j * d + k] += transposed.pointer[k * g + j] }
+                }
             }
         } else {
             S.multiply(m: g, n: inputSize, k: rows, a: dGates.pointer, lda: g, transposeA: true,
