@@ -171,60 +171,63 @@ RK_ATTR static void RK_NAME(gemv_dots)(long k, long n, const float *restrict x, 
     }
 }
 
+// `panels` consecutive panels (a constant at each call below, so the loops unroll) of y (+)= x · packed; the
+// first `width` columns of them are written.
+RK_ATTR static inline __attribute__((always_inline)) void RK_NAME(gemv_panels)(
+    const int panels, long k, const float *restrict x, const float *restrict panel, float *restrict y, long width,
+    int accumulate) {
+    RK_NAME(vec) acc[4][RK_NV];
+#pragma clang loop unroll(full)
+    for (int q = 0; q < panels; q++) {
+#pragma clang loop unroll(full)
+        for (int v = 0; v < RK_NV; v++) acc[q][v] = (RK_NAME(vec)){0};
+    }
+    for (long p = 0; p < k; p++) {
+        RK_NAME(vec) xp = RK_SPLAT(x[p]);
+#pragma clang loop unroll(full)
+        for (int q = 0; q < panels; q++) {
+#pragma clang loop unroll(full)
+            for (int v = 0; v < RK_NV; v++) {
+                acc[q][v] = acc[q][v] + xp * RK_NAME(load)(panel + q * k * RK_NR + p * RK_NR + v * RK_LANES);
+            }
+        }
+    }
+    if (width == panels * RK_NR) {
+#pragma clang loop unroll(full)
+        for (int q = 0; q < panels; q++) {
+#pragma clang loop unroll(full)
+            for (int v = 0; v < RK_NV; v++) {
+                float *out = y + q * RK_NR + v * RK_LANES;
+                RK_NAME(store)(out, accumulate ? RK_NAME(load)(out) + acc[q][v] : acc[q][v]);
+            }
+        }
+        return;
+    }
+    float out[4 * RK_NR];
+#pragma clang loop unroll(full)
+    for (int q = 0; q < panels; q++) {
+#pragma clang loop unroll(full)
+        for (int v = 0; v < RK_NV; v++) RK_NAME(store)(out + q * RK_NR + v * RK_LANES, acc[q][v]);
+    }
+    for (long j = 0; j < width; j++) y[j] = accumulate ? y[j] + out[j] : out[j];
+}
+
 /// y (+)= x · packed panels (NR columns each, k rows, zero-padded). Each output adds up its products in order of
 /// depth, from zero, and is then added to y: what a tile does for each of its rows, so a row gets the same bits
 /// from either (a product of one or two rows comes here; how many rows a product has depends on the threads and
 /// on which sequences are still running). The independent sums that keep the multiply–add units busy come from
-/// several panels at once, not from splitting one sum in two.
-#define RK_GEMV_PANELS 4
+/// four panels at once, not from splitting one sum in two.
 RK_ATTR static void RK_NAME(gemv_packed)(long k, long n, const float *restrict x, const float *restrict packed,
                                          float *restrict y, int accumulate) {
     long j0 = 0;
-    for (; j0 + RK_GEMV_PANELS * RK_NR <= n; j0 += RK_GEMV_PANELS * RK_NR) {
-        const float *panel = packed + (j0 / RK_NR) * k * RK_NR;
-        RK_NAME(vec) acc[RK_GEMV_PANELS][RK_NV];
-#pragma clang loop unroll(full)
-        for (int q = 0; q < RK_GEMV_PANELS; q++) {
-#pragma clang loop unroll(full)
-            for (int v = 0; v < RK_NV; v++) acc[q][v] = (RK_NAME(vec)){0};
-        }
-        for (long p = 0; p < k; p++) {
-            RK_NAME(vec) xp = RK_SPLAT(x[p]);
-#pragma clang loop unroll(full)
-            for (int q = 0; q < RK_GEMV_PANELS; q++) {
-#pragma clang loop unroll(full)
-                for (int v = 0; v < RK_NV; v++) {
-                    acc[q][v] = acc[q][v] + xp * RK_NAME(load)(panel + q * k * RK_NR + p * RK_NR + v * RK_LANES);
-                }
-            }
-        }
-#pragma clang loop unroll(full)
-        for (int q = 0; q < RK_GEMV_PANELS; q++) {
-#pragma clang loop unroll(full)
-            for (int v = 0; v < RK_NV; v++) {
-                float *out = y + j0 + q * RK_NR + v * RK_LANES;
-                RK_NAME(store)(out, accumulate ? RK_NAME(load)(out) + acc[q][v] : acc[q][v]);
-            }
-        }
+    for (; j0 + 4 * RK_NR <= n; j0 += 4 * RK_NR) {
+        RK_NAME(gemv_panels)(4, k, x, packed + (j0 / RK_NR) * k * RK_NR, y + j0, 4 * RK_NR, accumulate);
     }
     for (; j0 < n; j0 += RK_NR) {
-        const float *panel = packed + (j0 / RK_NR) * k * RK_NR;
-        RK_NAME(vec) acc[RK_NV];
-#pragma clang loop unroll(full)
-        for (int v = 0; v < RK_NV; v++) acc[v] = (RK_NAME(vec)){0};
-        for (long p = 0; p < k; p++) {
-            RK_NAME(vec) xp = RK_SPLAT(x[p]);
-#pragma clang loop unroll(full)
-            for (int v = 0; v < RK_NV; v++) acc[v] = acc[v] + xp * RK_NAME(load)(panel + p * RK_NR + v * RK_LANES);
-        }
-        float out[RK_NR];
-#pragma clang loop unroll(full)
-        for (int v = 0; v < RK_NV; v++) RK_NAME(store)(out + v * RK_LANES, acc[v]);
-        long width = n - j0 < RK_NR ? n - j0 : RK_NR;
-        for (long j = 0; j < width; j++) y[j0 + j] = accumulate ? y[j0 + j] + out[j] : out[j];
+        RK_NAME(gemv_panels)(1, k, x, packed + (j0 / RK_NR) * k * RK_NR, y + j0, n - j0 < RK_NR ? n - j0 : RK_NR,
+                             accumulate);
     }
 }
-#undef RK_GEMV_PANELS
 
 // Elementwise functions, on whole vectors (a last partial vector goes through a padded copy).
 // exp(x) = 2^n · e^r with n = round(x / ln 2), r = x − n·ln 2 (|r| ≤ ln2 / 2), e^r by its Taylor series

@@ -75,9 +75,8 @@ final class RecurrentDirection<S: RecurrentScalar> {
     static var eachStepProjectionLimit: Int { 1 << 20 }
 
     /// [N, G] (or [B, G] when `projectsEachStep`): first the projection W_ih x (the biases are added where each
-    /// step reads it), then, step by step,
-    /// its pre-activations (W_ih x + W_hh h) and, with a cache, the activated gates (not the RNN's: its output is
-    /// its activation).
+    /// step reads it), then, step by step, its pre-activations (W_ih x + W_hh h) and, with a cache, the activated
+    /// gates (not the RNN's: its output is its activation).
     let gates: ScalarBuffer<S>
     /// [N, H]: h<t> of every live row, rows `outputStride` apart.
     let output: ScalarBuffer<S>
@@ -186,8 +185,8 @@ final class RecurrentDirection<S: RecurrentScalar> {
         func run() { direction.forEachStep(order, upcoming: upcoming, step) }
     }
 
-    /// Runs `step(rows)` for every step in `order` (`rows.time`). Sequences never interact, so with enough of them each
-    /// thread takes a share of the batch through all steps on its own, without waiting for the others at each
+    /// Runs `step(rows)` for every step in `order` (`rows.time`). Sequences never interact, so with enough of them
+    /// each thread takes a share of the batch through all steps on its own, without waiting for the others at each
     /// step (the shares are rebalanced as they go, see `RowShares`); a small batch instead shares each step's
     /// product between the threads.
     ///
@@ -195,8 +194,7 @@ final class RecurrentDirection<S: RecurrentScalar> {
     /// step reads: arrays of T·B rows are written or read long before (or after) their step comes, so they
     /// are out of cache by then, and a matrix-product tile stalls on every miss.
     func forEachStep(_ order: [Int], upcoming: (StepRows) -> Void = { _ in }, _ step: (StepRows) -> Void) {
-        let b = batch.batchSize, threads = settings.threadCount
-        let minimumRows = 8
+        let b = batch.batchSize, threads = settings.threadCount, minimumRows = Self.minimumShareRows
         if threads > 1 && b >= 2 * minimumRows {
             let parts = min(threads, b / minimumRows)
             withoutActuallyEscaping(upcoming) { upcoming in
@@ -225,8 +223,12 @@ final class RecurrentDirection<S: RecurrentScalar> {
     /// ready for every step (its input projection done) before this is called.
     static func forEachStep(sideBySide loops: [StepLoop]) {
         guard let batch = loops.first?.direction.batch else { return }
-        run(loops, shares: loops.indices.map { RowShares.Share(loop: $0, rows: 0..<batch.batchSize) }, minimumRows: 8)
+        run(loops, shares: loops.indices.map { RowShares.Share(loop: $0, rows: 0..<batch.batchSize) },
+            minimumRows: minimumShareRows)
     }
+
+    /// The fewest rows a thread's share of a batch has, and so the fewest a thread takes over from another.
+    static var minimumShareRows: Int { 8 }
 
     /// Each part starts on its share and goes on as `RowShares` hands out rows; products run on one thread.
     private static func run(_ loops: [StepLoop], shares initial: [RowShares.Share], minimumRows: Int) {
