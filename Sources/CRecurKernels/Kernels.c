@@ -27,6 +27,7 @@
 #define RK_MR 6
 #define RK_NV 2
 #define RK_RCP(v) ((RK_NAME(vec))_mm256_rcp_ps((__m256)(v)))
+#define RK_ROUND(v) ((RK_NAME(vec))_mm256_round_ps((__m256)(v), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC))
 #include "templates/Kernels.inc.h"
 #undef RK_ATTR
 #undef RK_NAME
@@ -34,6 +35,8 @@
 #undef RK_MR
 #undef RK_NV
 #undef RK_RCP
+#undef RK_ROUND
+#undef RK_SCALEF
 
 // MARK: - AVX-512: 512-bit vectors for the streaming kernels (matrix–vector, exp, sigmoid, tanh).
 // The packed product uses the AVX2 6×16 tile on AVX-512 machines too: on the Zen 4 cores this was
@@ -45,6 +48,8 @@
 #define RK_MR 6
 #define RK_NV 1
 #define RK_RCP(v) ((RK_NAME(vec))_mm512_rcp14_ps((__m512)(v)))
+#define RK_ROUND(v) ((RK_NAME(vec))_mm512_roundscale_ps((__m512)(v), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC))
+#define RK_SCALEF(p, n) ((RK_NAME(vec))_mm512_scalef_ps((__m512)(p), (__m512)(n)))
 #include "templates/Kernels.inc.h"
 #undef RK_ATTR
 #undef RK_NAME
@@ -52,6 +57,8 @@
 #undef RK_MR
 #undef RK_NV
 #undef RK_RCP
+#undef RK_ROUND
+#undef RK_SCALEF
 
 #include <cpuid.h>
 

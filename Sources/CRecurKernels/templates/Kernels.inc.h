@@ -230,29 +230,45 @@ RK_ATTR static void RK_NAME(gemv_packed)(long k, long n, const float *restrict x
 }
 
 // Elementwise functions, on whole vectors (a last partial vector goes through a padded copy).
-// exp(x) = 2^n · e^r with n = round(x / ln 2), r = x − n·ln 2 (|r| ≤ ln2 / 2), e^r by its Taylor series
-// to r^7 (truncation error below 4e-9 relative), 2^n built in the exponent bits. Inputs clamp to [−87, 88].
+// exp(x) = 2^n · e^r with n = round(x / ln 2), r = x − n·ln 2 (|r| ≤ ln2 / 2), e^r = 1 + r·q(r) with q of
+// degree 5 fitted by Scripts/fit_exp.py (relative error 2e-9 on [−ln2/2, ln2/2], against 5e-9 for the Taylor
+// series to r^7, which takes one more step). n is rounded by the instruction set's rounding instruction where it
+// has one (RK_ROUND), else by adding and subtracting 1.5·2^23; 2^n is applied by AVX-512's scalef (RK_SCALEF),
+// else built in the exponent bits. Inputs clamp to [−87, 88].
 typedef int RK_NAME(ivec) __attribute__((vector_size(RK_LANES * 4), aligned(4)));
 
-RK_ATTR static inline RK_NAME(vec) RK_NAME(expv)(RK_NAME(vec) x) {
-    x = __builtin_elementwise_max(x, RK_SPLAT(-87.0f));
-    x = __builtin_elementwise_min(x, RK_SPLAT(88.0f));
+// e^(sign·x) for sign = ±1, a constant once inlined: the sign is folded into the constants, so that the sigmoid's
+// e^−x costs no negation.
+RK_ATTR static inline __attribute__((always_inline)) RK_NAME(vec) RK_NAME(exp_signed)(RK_NAME(vec) x,
+                                                                                   const float sign) {
+    x = __builtin_elementwise_max(x, RK_SPLAT(sign > 0 ? -87.0f : -88.0f));
+    x = __builtin_elementwise_min(x, RK_SPLAT(sign > 0 ? 88.0f : 87.0f));
+#ifdef RK_ROUND
+    RK_NAME(vec) n = RK_ROUND(x * RK_SPLAT(sign * 1.44269504088896341f));
+#else
     const RK_NAME(vec) shifter = RK_SPLAT(12582912.0f); // 1.5 · 2^23: adding it rounds to an integer
-    RK_NAME(vec) n = (x * RK_SPLAT(1.44269504088896341f) + shifter) - shifter;
-    RK_NAME(vec) r = x - n * RK_SPLAT(0.693145751953125f);   // ln 2, high part (exact in float)
-    r = r - n * RK_SPLAT(1.428606765330187e-06f);             // ln 2, low part
-    // e^r = 1 + r·q(r), q = 1 + r/2 + r²/6 + … + r⁶/5040 in pairs (Estrin's scheme): four dependent steps instead
-    // of seven, and the last step, 1 + r·q, rounds once as Horner's would.
-    RK_NAME(vec) r2 = r * r;
-    RK_NAME(vec) q01 = r * RK_SPLAT(0.5f) + RK_SPLAT(1.0f);
-    RK_NAME(vec) q23 = r * RK_SPLAT(1.0f / 24.0f) + RK_SPLAT(1.0f / 6.0f);
-    RK_NAME(vec) q45 = r * RK_SPLAT(1.0f / 720.0f) + RK_SPLAT(1.0f / 120.0f);
-    RK_NAME(vec) q46 = r2 * RK_SPLAT(1.0f / 5040.0f) + q45;
-    RK_NAME(vec) q = (r2 * r2) * q46 + (r2 * q23 + q01);
-    RK_NAME(vec) p = r * q + RK_SPLAT(1.0f);
+    RK_NAME(vec) n = (x * RK_SPLAT(sign * 1.44269504088896341f) + shifter) - shifter;
+#endif
+    // v = sign·r, r = sign·x − n·ln 2, with ln 2 in a high part (exact in float) and a low part.
+    RK_NAME(vec) v = x - n * RK_SPLAT(sign * 0.693145751953125f);
+    v = v - n * RK_SPLAT(sign * 1.428606765330187e-06f);
+    // e^r = 1 + v·(sign·q(sign·v)): q's coefficient of r^k times sign^(k+1). In pairs (Estrin's scheme): three
+    // dependent steps instead of five; the last step rounds once, as Horner's would.
+    RK_NAME(vec) v2 = v * v;
+    RK_NAME(vec) q01 = v * RK_SPLAT(4.999999404e-01f) + RK_SPLAT(sign * 1.0f);
+    RK_NAME(vec) q23 = v * RK_SPLAT(4.166800156e-02f) + RK_SPLAT(sign * 1.666643173e-01f);
+    RK_NAME(vec) q45 = v * RK_SPLAT(1.384364441e-03f) + RK_SPLAT(sign * 8.374162950e-03f);
+    RK_NAME(vec) q = (v2 * v2) * q45 + (v2 * q23 + q01);
+    RK_NAME(vec) p = v * q + RK_SPLAT(1.0f);
+#ifdef RK_SCALEF
+    return RK_SCALEF(p, n);
+#else
     RK_NAME(ivec) bits = (__builtin_convertvector(n, RK_NAME(ivec)) + 127) << 23;
     return p * (RK_NAME(vec))bits;
+#endif
 }
+
+RK_ATTR static inline RK_NAME(vec) RK_NAME(expv)(RK_NAME(vec) x) { return RK_NAME(exp_signed)(x, 1.0f); }
 
 // 1 / x. With the instruction set's reciprocal estimate (RK_RCP: 12 bits AVX2, 14 bits AVX-512) and one Newton
 // step r + r(1 − x r), which squares its error to below Float's rounding: a divider takes 5–10 cycles per
@@ -267,7 +283,7 @@ RK_ATTR static inline RK_NAME(vec) RK_NAME(reciprocalv)(RK_NAME(vec) x) {
 }
 
 RK_ATTR static inline RK_NAME(vec) RK_NAME(sigmoidv)(RK_NAME(vec) x) {
-    return RK_NAME(reciprocalv)(RK_SPLAT(1.0f) + RK_NAME(expv)(-x));
+    return RK_NAME(reciprocalv)(RK_SPLAT(1.0f) + RK_NAME(exp_signed)(x, -1.0f));
 }
 
 // tanh(x) = sign(x) · min(1, a·P(a²) / Q(a²)), a = min(|x|, 9): a rational function of degree 9 over 8, fitted by
