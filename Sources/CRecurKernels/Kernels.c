@@ -138,6 +138,9 @@ void recur_gemv_packed(int isa, long k, long n, const float *x, const float *pac
     RK_DISPATCH(gemv_packed, k, n, x, packed, y, accumulate)
 }
 
+void recur_fma_chains(int isa, long steps, float *sink, long *flops_per_step) {
+    RK_DISPATCH(fma_chains, steps, sink, flops_per_step)
+}
 void recur_exp(int isa, const float *x, float *y, long n) { RK_DISPATCH(exp, x, y, n) }
 void recur_sigmoid(int isa, const float *x, float *y, long n) { RK_DISPATCH(sigmoid, x, y, n) }
 void recur_tanh(int isa, const float *x, float *y, long n) { RK_DISPATCH(tanh, x, y, n) }

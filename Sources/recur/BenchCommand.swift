@@ -6,7 +6,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Recur's kernels and recurrent layers (release builds only).",
-        subcommands: [GemmBenchCommand.self, RNNBenchCommand.self]
+        subcommands: [PeakBenchCommand.self, GemmBenchCommand.self, RNNBenchCommand.self]
     )
 }
 
@@ -88,6 +88,39 @@ struct GemmBenchCommand: ParsableCommand {
                 let form = (shape.transposeA ? "Aᵀ" : "A") + "·" + (shape.transposeB ? "Bᵀ" : "B") + (shape.packed ? " (B packed)" : "")
                 print("M=\(shape.m) N=\(shape.n) K=\(shape.k) \(form): \(String(format: "%.1f", gflops)) GFLOP/s")
             }
+        }
+    }
+}
+
+struct PeakBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "peak",
+        abstract: "The most arithmetic the cores can do, in GFLOP/s: independent multiply–adds, nothing read or written.",
+        discussion: "Every thread runs at once; the figure is the fastest of --repeats windows of --window seconds. A matrix product can approach it but not pass it: divide `bench gemm` or `bench rnn` figures by it for the share of the peak they reach."
+    )
+
+    @OptionGroup var compute: ComputeOptions
+    @Option(help: "Seconds per timing window.") var window: Double = 0.2
+    @Option(help: "Timing windows; the fastest counts.") var repeats: Int = 5
+    @Flag(help: "One JSON object.") var json = false
+
+    func validate() throws {
+        guard window > 0 && window <= 60 else { throw ValidationError("--window must be in (0, 60] seconds, got \(window)") }
+        guard repeats >= 1 && repeats <= 1000 else { throw ValidationError("--repeats must be between 1 and 1000, got \(repeats)") }
+        #if DEBUG
+        throw ValidationError("benchmarks need a release build: swift run -c release recur bench peak")
+        #endif
+    }
+
+    func run() throws {
+        let settings = compute.settings
+        let gflops = ArithmeticPeak(window: window, repeats: repeats).measure(settings: settings)
+        let perThread = gflops / Double(settings.threadCount)
+        if json {
+            print("{\"threads\":\(settings.threadCount),\"kernel\":\"\(settings.kernel)\",\"gflops\":\(String(format: "%.2f", gflops)),\"gflops_per_thread\":\(String(format: "%.2f", perThread))}")
+        } else {
+            let threads = "\(settings.threadCount) thread\(settings.threadCount == 1 ? "" : "s")"
+            print("kernel \(settings.kernel), \(threads): \(String(format: "%.1f", gflops)) GFLOP/s (\(String(format: "%.1f", perThread)) per thread)")
         }
     }
 }

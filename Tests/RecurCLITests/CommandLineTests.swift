@@ -47,6 +47,23 @@ struct CommandLineTests {
         #expect((object?["gflops"] as? Double ?? 0) > 0)
     }
 
+    @Test("recur bench peak --json prints the documented keys; a bad window is refused")
+    func benchPeakJSON() throws {
+        let output = try RecurBinary.run(["bench", "peak", "--threads", "2", "--window", "0.01", "--repeats", "1", "--json"])
+        let refused = try RecurBinary.run(["bench", "peak", "--window", "0"])
+        #expect(refused.status != 0)
+        guard RecurBinary.isReleaseBuild else {
+            #expect(output.status != 0 && output.standardError.contains("release"))
+            return
+        }
+        #expect(refused.standardError.contains("--window must be in (0, 60] seconds, got 0.0"))
+        #expect(output.status == 0, "stderr: \(output.standardError)")
+        let object = try JSONSerialization.jsonObject(with: Data(output.standardOutput.utf8)) as? [String: Any]
+        #expect(object?["threads"] as? Int == 2)
+        let total = object?["gflops"] as? Double ?? 0, perThread = object?["gflops_per_thread"] as? Double ?? 0
+        #expect(total > 0 && abs(total - 2 * perThread) < 0.02)
+    }
+
     @Test("recur bench rnn --json prints the documented keys", arguments: ["train", "infer", "step"])
     func benchRNNJSON(mode: String) throws {
         let output = try RecurBinary.run(["bench", "rnn", "--cell", "gru", "--gru-variant", "course", "--input-size", "3",

@@ -232,3 +232,23 @@ struct MatrixProductTests {
         #expect(message.contains("[2, 3]") && message.contains("[4, 5]"), "message was: \(message)")
     }
 }
+
+@Suite("Arithmetic peak")
+struct ArithmeticPeakTests {
+    @Test("the multiply–add chains compute what they count", arguments: CPUKernel.supported)
+    func chains(kernel: CPUKernel) {
+        // Each step grows a by 0.5 %: one step more or less, or a chain missing, is far outside the tolerance.
+        let steps = 200
+        let (sum, flopsPerStep) = ArithmeticPeak.chains(kernel: kernel, steps: steps, b: 1.005, c: 0.001)
+        let lanes = switch kernel { case .portable: 4; case .avx2: 8; case .avx512: 16 }
+        #expect(flopsPerStep == 2 * 12 * lanes)
+        // Chain i starts at 1 + 0.001·i; the sum of the chains' first lanes comes back.
+        var expected = 0.0
+        for i in 0..<12 {
+            var a = Double(Float(1) + Float(0.001) * Float(i))
+            for _ in 0..<steps { a = a * Double(Float(1.005)) + Double(Float(0.001)) }
+            expected += a
+        }
+        #expect(abs(Double(sum) - expected) < 1e-4 * expected, "\(kernel): \(sum) against \(expected)")
+    }
+}

@@ -55,8 +55,13 @@ void recur_gemv_dots(int isa, long k, long n, const float *x, const float *b, lo
 void recur_gemv_packed(int isa, long k, long n, const float *x, const float *packed,
                        float *y, int accumulate);
 
+/// The most arithmetic a core can do: independent chains a ← a·b + c of whole vectors, `steps` steps each, nothing
+/// read or written in the loop; writes the flops of one step to *flops_per_step. Reads b and c from sink[0] and
+/// sink[1] (keep them near 1 and 0), writes a result to sink[0] (see templates/Kernels.inc.h).
+void recur_fma_chains(int isa, long steps, float *sink, long *flops_per_step);
+
 /// Elementwise functions, y may alias x.
-///   exp: clamped to the Float range; sigmoid: 1 / (1 + e^-x); tanh: sign(x)·(1 − 2 / (e^{2|x|} + 1)).
+///   exp: clamped to the Float range; sigmoid: 1 / (1 + e^-x); tanh: a rational function (see templates/Kernels.inc.h).
 void recur_exp(int isa, const float *x, float *y, long n);
 void recur_sigmoid(int isa, const float *x, float *y, long n);
 void recur_tanh(int isa, const float *x, float *y, long n);

@@ -229,6 +229,29 @@ RK_ATTR static void RK_NAME(gemv_packed)(long k, long n, const float *restrict x
     }
 }
 
+/// The arithmetic a core can do at most: RK_FMA_CHAINS independent chains a ← a·b + c of whole vectors, `steps`
+/// steps each (2 · RK_FMA_CHAINS · LANES flops per step, written to `flops_per_step`; one fused multiply–add where
+/// the instruction set has it). Nothing is read or written inside the loop, and the chains outnumber the
+/// multiply–add units times their latency (2 × 4 on the cores measured), so nothing but the units' throughput
+/// limits it. b and c come from `sink`, so the compiler cannot fold the loop; the chains' sum goes back to `sink[0]`.
+#define RK_FMA_CHAINS 12
+RK_ATTR static void RK_NAME(fma_chains)(long steps, float *sink, long *flops_per_step) {
+    *flops_per_step = 2L * RK_FMA_CHAINS * RK_LANES;
+    RK_NAME(vec) a[RK_FMA_CHAINS];
+#pragma clang loop unroll(full)
+    for (int i = 0; i < RK_FMA_CHAINS; i++) a[i] = RK_SPLAT(1.0f + 0.001f * (float)i);
+    const RK_NAME(vec) b = RK_SPLAT(sink[0]), c = RK_SPLAT(sink[1]);
+    for (long step = 0; step < steps; step++) {
+#pragma clang loop unroll(full)
+        for (int i = 0; i < RK_FMA_CHAINS; i++) a[i] = a[i] * b + c;
+    }
+    RK_NAME(vec) total = a[0];
+#pragma clang loop unroll(full)
+    for (int i = 1; i < RK_FMA_CHAINS; i++) total = total + a[i];
+    sink[0] = total[0];
+}
+#undef RK_FMA_CHAINS
+
 // Elementwise functions, on whole vectors (a last partial vector goes through a padded copy).
 // exp(x) = 2^n · e^r with n = round(x / ln 2), r = x − n·ln 2 (|r| ≤ ln2 / 2), e^r = 1 + r·q(r) with q of
 // degree 5 fitted by Scripts/fit_exp.py (relative error 2e-9 on [−ln2/2, ln2/2], against 5e-9 for the Taylor
