@@ -35,6 +35,19 @@ struct ComputeOptions: ParsableArguments {
     }
 }
 
+/// The timing windows of `bench peak` and `bench gemm`: the fastest window counts.
+struct WindowOptions: ParsableArguments {
+    @Option(help: "Seconds per timing window.") var window: Double = 0.2
+    @Option(help: "Timing windows (per shape for gemm); the fastest counts.") var repeats: Int = 5
+
+    func validate() throws {
+        guard window > 0 && window <= 60 else { throw ValidationError("--window must be in (0, 60] seconds, got \(window)") }
+        guard repeats >= 1 && repeats <= 1000 else { throw ValidationError("--repeats must be between 1 and 1000, got \(repeats)") }
+    }
+
+    var timing: TimingWindows { TimingWindows(window: window, repeats: repeats) }
+}
+
 struct GemmBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gemm",
@@ -49,8 +62,7 @@ struct GemmBenchCommand: ParsableCommand {
     @Flag(help: "Use Bᵀ (B stored N×K).") var transposeB = false
     @Flag(help: "Pack B once beforehand, as a recurrent weight is.") var packed = false
     @OptionGroup var compute: ComputeOptions
-    @Option(help: "Seconds per timing window.") var window: Double = 0.2
-    @Option(help: "Timing windows per shape; the fastest counts.") var repeats: Int = 5
+    @OptionGroup var windows: WindowOptions
     @Flag(help: "One JSON object per line.") var json = false
 
     func validate() throws {
@@ -59,8 +71,6 @@ struct GemmBenchCommand: ParsableCommand {
                 throw ValidationError("\(name) must be between 1 and 1048576, got \(value)")
             }
         }
-        guard window > 0 && window <= 60 else { throw ValidationError("--window must be in (0, 60] seconds, got \(window)") }
-        guard repeats >= 1 && repeats <= 1000 else { throw ValidationError("--repeats must be between 1 and 1000, got \(repeats)") }
         #if DEBUG
         throw ValidationError("benchmarks need a release build: swift run -c release recur bench gemm")
         #endif
@@ -75,7 +85,7 @@ struct GemmBenchCommand: ParsableCommand {
                             transposeA: transposeA, transposeB: transposeB, packed: packed)]
         }
         let settings = compute.settings
-        let benchmark = MatrixProductBenchmark(window: window, repeats: repeats)
+        let benchmark = MatrixProductBenchmark(timing: windows.timing)
         if !json {
             print("kernel \(settings.kernel), \(settings.threadCount) thread\(settings.threadCount == 1 ? "" : "s")")
         }
@@ -100,13 +110,10 @@ struct PeakBenchCommand: ParsableCommand {
     )
 
     @OptionGroup var compute: ComputeOptions
-    @Option(help: "Seconds per timing window.") var window: Double = 0.2
-    @Option(help: "Timing windows; the fastest counts.") var repeats: Int = 5
+    @OptionGroup var windows: WindowOptions
     @Flag(help: "One JSON object.") var json = false
 
     func validate() throws {
-        guard window > 0 && window <= 60 else { throw ValidationError("--window must be in (0, 60] seconds, got \(window)") }
-        guard repeats >= 1 && repeats <= 1000 else { throw ValidationError("--repeats must be between 1 and 1000, got \(repeats)") }
         #if DEBUG
         throw ValidationError("benchmarks need a release build: swift run -c release recur bench peak")
         #endif
@@ -114,7 +121,7 @@ struct PeakBenchCommand: ParsableCommand {
 
     func run() throws {
         let settings = compute.settings
-        let gflops = ArithmeticPeak(window: window, repeats: repeats).measure(settings: settings)
+        let gflops = ArithmeticPeak(timing: windows.timing).measure(settings: settings)
         let perThread = gflops / Double(settings.threadCount)
         if json {
             print("{\"threads\":\(settings.threadCount),\"kernel\":\"\(settings.kernel)\",\"gflops\":\(String(format: "%.2f", gflops)),\"gflops_per_thread\":\(String(format: "%.2f", perThread))}")

@@ -1,7 +1,5 @@
-import Dispatch
-
-/// Times matrix products the way `recur bench gemm` reports them: after one warm-up call, the product
-/// runs back to back for `window` seconds, `repeats` times; the fastest window gives the figure.
+/// Times matrix products the way `recur bench gemm` reports them (`TimingWindows`: the fastest of `repeats`
+/// windows of back-to-back products).
 /// `Benchmarks/compare-gemm` times numpy the same way.
 public struct MatrixProductBenchmark: Sendable {
     /// One product shape: op(A) is M×K, op(B) is K×N.
@@ -32,13 +30,10 @@ public struct MatrixProductBenchmark: Sendable {
         Shape(m: 1, n: 2048, k: 1024, packed: true),
     ]
 
-    public var window: Double
-    public var repeats: Int
+    public var timing: TimingWindows
 
-    public init(window: Double = 0.2, repeats: Int = 5) {
-        require(window > 0 && repeats >= 1, "a benchmark needs a positive window and at least one repeat")
-        self.window = window
-        self.repeats = repeats
+    public init(timing: TimingWindows = TimingWindows()) {
+        self.timing = timing
     }
 
     /// GFLOP/s (2·M·N·K per product) of the fastest window.
@@ -62,20 +57,6 @@ public struct MatrixProductBenchmark: Sendable {
                             accumulate: false, settings: settings)
             }
         }
-        run()
-        let operations = 2 * Double(shape.m) * Double(shape.n) * Double(shape.k)
-        var best = 0.0
-        for _ in 0..<repeats {
-            let start = DispatchTime.now().uptimeNanoseconds
-            var end = start
-            var calls = 0
-            repeat {
-                run()
-                calls += 1
-                end = DispatchTime.now().uptimeNanoseconds
-            } while Double(end - start) < window * 1e9
-            best = max(best, operations * Double(calls) / Double(end - start))
-        }
-        return best
+        return timing.fastestRate(work: 2 * Double(shape.m) * Double(shape.n) * Double(shape.k), run)
     }
 }
