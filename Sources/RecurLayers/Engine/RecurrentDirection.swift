@@ -82,7 +82,7 @@ final class RecurrentDirection<S: RecurrentScalar> {
     let output: ScalarBuffer<S>
     /// H, or 2H when `output` is one direction's half of a concatenated bidirectional output (inference only).
     let outputStride: Int
-    /// [B, H], rows in `batch.order`: the running state; after `forward`, each sequence's final state.
+    /// [B, H], rows in `batch.order`: the running state; after the forward loop, each sequence's final state.
     let hidden: ScalarBuffer<S>
     /// [B, H], rows in `batch.order`: the LSTM's memory cell c (empty for other cells).
     let memory: ScalarBuffer<S>
@@ -289,19 +289,13 @@ final class RecurrentDirection<S: RecurrentScalar> {
 
     // MARK: - Forward
 
-    /// Runs the layer over the whole batch.
+    /// The forward pass over the whole batch, in two parts: what comes before its loop (the input projection of
+    /// every step, unless `projectsEachStep`; the initial state) is done here, and the loop is returned, to `run()`
+    /// alone or side by side with another direction's (`forEachStep(sideBySide:)`).
     /// - Parameters:
     ///   - x: packed input, [N, D].
     ///   - initialHidden: h<0> per sequence, [B, H] in `batch.order` (nil: zeros). `initialMemory` likewise (LSTM).
     ///   - prepared: W_ihᵀ and W_hhᵀ prepared beforehand (by `prepare`), for passes of one step; nil: prepared here.
-    func forward(input x: UnsafePointer<S>, weights w: DirectionWeights<S>, prepared: PreparedDirection<S>? = nil,
-                 initialHidden: UnsafePointer<S>?, initialMemory: UnsafePointer<S>?) {
-        forwardLoop(input: x, weights: w, prepared: prepared, initialHidden: initialHidden, initialMemory: initialMemory).run()
-    }
-
-    /// The part of `forward` before its loop (the input projection of every step, unless `projectsEachStep`; the
-    /// initial state), and the loop, for `forward` to run, or for a caller to run side by side with another direction's
-    /// (`forEachStep(sideBySide:)`). Parameters as `forward`'s.
     func forwardLoop(input x: UnsafePointer<S>, weights w: DirectionWeights<S>, prepared: PreparedDirection<S>? = nil,
                      initialHidden: UnsafePointer<S>?, initialMemory: UnsafePointer<S>?) -> StepLoop {
         let rows = batch.rowCount, h = hiddenSize, g = gateWidth, d = inputSize
@@ -405,29 +399,6 @@ final class RecurrentDirection<S: RecurrentScalar> {
 
     // MARK: - Backward
 
-    /// Back-propagates through time and adds the weights' gradients to `gradients`.
-    /// - Parameters:
-    ///   - x: the packed input the forward pass read, [N, D].
-    ///   - outputGradient: dL/dh<t> from above, [N, H] (nil: none).
-    ///   - finalHiddenGradient, finalMemoryGradient: dL/d(final state), [B, H] in `batch.order` (nil: none).
-    ///   - inputGradient: dx is added here, [N, D] (nil: dx is not needed, and not computed).
-    ///   - defersInputGradient: keep the gate gradients instead, for `addInputGradient` to add dx later.
-    /// - Returns: dL/dh<0> and (LSTM) dL/dc<0>, [B, H] in `batch.order`.
-    func backward(input x: UnsafePointer<S>, weights w: DirectionWeights<S>, gradients dw: DirectionWeightGradients<S>,
-                  outputGradient: UnsafePointer<S>?, finalHiddenGradient: UnsafePointer<S>?,
-                  finalMemoryGradient: UnsafePointer<S>?, inputGradient dx: UnsafeMutablePointer<S>?,
-                  defersInputGradient: Bool = false)
-        -> (hidden: ScalarBuffer<S>, memory: ScalarBuffer<S>) {
-        var loop: BackwardLoop? = backwardLoop(weights: w, outputGradient: outputGradient,
-                                               finalHiddenGradient: finalHiddenGradient,
-                                               finalMemoryGradient: finalMemoryGradient)
-        loop!.steps.run()
-        let gradients = loop!.gradients
-        loop = nil   // see `BackwardLoop`
-        return finishBackward(gradients, input: x, weights: w, gradients: dw, inputGradient: dx,
-                              defersInputGradient: defersInputGradient)
-    }
-
     /// The loop of a backward pass, and what it leaves for the products after it (`finishBackward`). The loop holds
     /// W_hh packed: let it go before those products allocate their buffers (held through them, the heap's top was
     /// given back to the system after each pass and faulted in again by the next: C4 training, one thread, 4,600
@@ -445,8 +416,12 @@ final class RecurrentDirection<S: RecurrentScalar> {
         }
     }
 
-    /// The part of `backward` before and in its loop, for `backward` to run, or for a caller to run side by side
-    /// with another direction's (`forEachStep(sideBySide:)`) before `finishBackward`. Parameters as `backward`'s.
+    /// Back-propagation through time, in two parts: this sets up the loop over the steps, to `run()` alone or side
+    /// by side with another direction's (`forEachStep(sideBySide:)`); `finishBackward` then adds the weights'
+    /// gradients. Run the loop, keep its `gradients`, and let the loop go before `finishBackward` (see `BackwardLoop`).
+    /// - Parameters:
+    ///   - outputGradient: dL/dh<t> from above, [N, H] (nil: none).
+    ///   - finalHiddenGradient, finalMemoryGradient: dL/d(final state), [B, H] in `batch.order` (nil: none).
     func backwardLoop(weights w: DirectionWeights<S>, outputGradient: UnsafePointer<S>?,
                       finalHiddenGradient: UnsafePointer<S>?, finalMemoryGradient: UnsafePointer<S>?) -> BackwardLoop {
         require(keepsCache, "backward needs a forward pass that kept its cache")
@@ -501,8 +476,12 @@ final class RecurrentDirection<S: RecurrentScalar> {
                             gradients: .init(hidden: dh, memory: dc, gates: dGates, hiddenGates: dHiddenGates))
     }
 
-    /// The products after the loop of `backward`: the weights' gradients, and dx (or keeps the gate gradients for
-    /// `addInputGradient`). Returns dL/dh<0> and (LSTM) dL/dc<0>, [B, H] in `batch.order`.
+    /// The products after the loop of `backwardLoop`: adds the weights' gradients to `gradients`, and dx.
+    /// - Parameters:
+    ///   - x: the packed input the forward pass read, [N, D].
+    ///   - inputGradient: dx is added here, [N, D] (nil: dx is not needed, and not computed).
+    ///   - defersInputGradient: keep the gate gradients instead, for `addInputGradient` to add dx later.
+    /// - Returns: dL/dh<0> and (LSTM) dL/dc<0>, [B, H] in `batch.order`.
     func finishBackward(_ loop: BackwardLoop.Gradients, input x: UnsafePointer<S>, weights w: DirectionWeights<S>,
                         gradients dw: DirectionWeightGradients<S>, inputGradient dx: UnsafeMutablePointer<S>?,
                         defersInputGradient: Bool) -> (hidden: ScalarBuffer<S>, memory: ScalarBuffer<S>) {
