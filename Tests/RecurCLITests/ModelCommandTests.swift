@@ -3,11 +3,7 @@ import Testing
 
 /// Models trained once for the tests below: characters (stream) and words (lines), on text of our own.
 private enum TrainedModels {
-    static let folder: URL = {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("recur-cli-models-\(getpid())")
-        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }()
+    static let folder = SharedTestFolder.make("cli-models")
 
     static let text = (0..<60).map { i in
         ["the apple and pear salad is good .", "a pear and an apple make a salad .", "the salad has a pear in it ."][i % 3]

@@ -91,11 +91,7 @@ struct ONNXSummary {
 
 @Suite("ONNX export", .serialized)
 struct ONNXExportTests {
-    static let folder: URL = {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("recur-onnx-\(getpid())")
-        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }()
+    static let folder = SharedTestFolder.make("onnx")
 
     /// A two-layer model of `cell` trained for a few steps with the built binary, exported; the model and the file.
     static func exported(_ arguments: [String], softmax: Bool) throws -> (LanguageModelFile, ONNXSummary) {

@@ -46,3 +46,28 @@ struct RecurBinary {
     /// Whether the binary was built with optimization (benchmarks refuse debug builds).
     static var isReleaseBuild: Bool { url.path.contains("/release/") }
 }
+
+/// A folder for files that several tests of a suite share (models trained once), removed when the test process
+/// exits: a suite has no teardown of its own, and a folder per run left in the temporary directory adds up.
+enum SharedTestFolder {
+    /// The names `make` gives out; the folder of each is `recur-<name>-<pid>` in the temporary directory.
+    static let names = ["cli-models", "onnx"]
+
+    static func make(_ name: String) -> URL {
+        precondition(names.contains(name), "add \(name) to SharedTestFolder.names, so that it is removed")
+        _ = removalAtExit
+        let url = path(name)
+        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    private static func path(_ name: String) -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("recur-\(name)-\(getpid())")
+    }
+
+    private static let removalAtExit: Void = {
+        atexit {
+            for name in SharedTestFolder.names { try? FileManager.default.removeItem(at: SharedTestFolder.path(name)) }
+        }
+    }()
+}
