@@ -4,7 +4,13 @@
 #define RK_CONCAT2(a, b) a##_##b
 #define RK_CONCAT(a, b) RK_CONCAT2(a, b)
 
+// RK_FUSED: the compiler fuses a·b + c into one multiply–add with one rounding (it does wherever the target has the
+// instruction; the exp of the sigmoid relies on it, see Kernels.inc.h).
+
 // MARK: - Portable (the build's baseline target: SSE2 on x86-64, NEON on arm64): 4×8 tile, 128-bit vectors
+#if defined(__ARM_FEATURE_FMA) || defined(__FMA__)
+#define RK_FUSED
+#endif
 #define RK_ATTR
 #define RK_NAME(x) RK_CONCAT(portable, x)
 #define RK_LANES 4
@@ -16,9 +22,11 @@
 #undef RK_LANES
 #undef RK_MR
 #undef RK_NV
+#undef RK_FUSED
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+#define RK_FUSED
 
 // MARK: - AVX2 + FMA: 6×16 tile, 12 accumulators in 16 ymm registers
 #define RK_ATTR __attribute__((target("avx2,fma")))

@@ -37,6 +37,17 @@ struct ActivationTests {
         #expect(apply(.relu, [-2, 0, 3], kernel: kernel) == [0, 0, 3])
     }
 
+    /// The sigmoid's exp is cut to what its absolute error needs (see `Activation`), which costs relative accuracy
+    /// where σ ≈ e^x is tiny; this bounds that cost. Without fused multiply–adds the kernel must keep ln 2 split in
+    /// two: rounded on its own, n·ln 2 would leave 4.2e-6 here.
+    @Test("sigmoid keeps its relative error below 5e-7 where it is tiny, x in [−87, −16]", arguments: CPUKernel.supported)
+    func sigmoidTail(kernel: CPUKernel) {
+        let x = stride(from: -87.0, through: -16.0, by: 1e-3).map { Float($0) }
+        let reference = x.map { Float(1 / (1 + Foundation.exp(-Double($0)))) }
+        expectClose(apply(.sigmoid, x, kernel: kernel), reference, scale: reference,
+                    tolerance: Double(Activation.maximumSigmoidTailError), "sigmoid relative \(kernel)")
+    }
+
     @Test("exp has relative error below 2e-7 over the Float range", arguments: CPUKernel.supported)
     func expAccuracy(kernel: CPUKernel) {
         let x = stride(from: -87.0, through: 88.0, by: 1e-3).map { Float($0) }

@@ -253,36 +253,24 @@ RK_ATTR static void RK_NAME(fma_chains)(long steps, float *sink, long *flops_per
 #undef RK_FMA_CHAINS
 
 // Elementwise functions, on whole vectors (a last partial vector goes through a padded copy).
-// exp(x) = 2^n · e^r with n = round(x / ln 2), r = x − n·ln 2 (|r| ≤ ln2 / 2), e^r = 1 + r·q(r) with q of
-// degree 5 fitted by Scripts/fit_exp.py (relative error 2e-9 on [−ln2/2, ln2/2], against 5e-9 for the Taylor
-// series to r^7, which takes one more step). n is rounded by the instruction set's rounding instruction where it
-// has one (RK_ROUND), else by adding and subtracting 1.5·2^23; 2^n is applied by AVX-512's scalef (RK_SCALEF),
-// else built in the exponent bits. Inputs clamp to [−87, 88].
+// exp(x) = 2^n · e^r with n = round(x / ln 2), r = x − n·ln 2 (|r| ≤ ln2 / 2), e^r = 1 + r·q(r) with q fitted by
+// Scripts/fit_exp.py. n is rounded by the instruction set's rounding instruction where it has one (RK_ROUND), else
+// by adding and subtracting 1.5·2^23; 2^n is applied by AVX-512's scalef (RK_SCALEF), else built in the exponent
+// bits, which is why the inputs are clamped so that n stays within [−126, 127].
 typedef int RK_NAME(ivec) __attribute__((vector_size(RK_LANES * 4), aligned(4)));
 
-// e^(sign·x) for sign = ±1, a constant once inlined: the sign is folded into the constants, so that the sigmoid's
-// e^−x costs no negation.
-RK_ATTR static inline __attribute__((always_inline)) RK_NAME(vec) RK_NAME(exp_signed)(RK_NAME(vec) x,
-                                                                                   const float sign) {
-    x = __builtin_elementwise_max(x, RK_SPLAT(sign > 0 ? -87.0f : -88.0f));
-    x = __builtin_elementwise_min(x, RK_SPLAT(sign > 0 ? 88.0f : 87.0f));
+RK_ATTR static inline __attribute__((always_inline)) RK_NAME(vec) RK_NAME(round_to_integer)(RK_NAME(vec) y) {
 #ifdef RK_ROUND
-    RK_NAME(vec) n = RK_ROUND(x * RK_SPLAT(sign * 1.44269504088896341f));
+    return RK_ROUND(y);
 #else
     const RK_NAME(vec) shifter = RK_SPLAT(12582912.0f); // 1.5 · 2^23: adding it rounds to an integer
-    RK_NAME(vec) n = (x * RK_SPLAT(sign * 1.44269504088896341f) + shifter) - shifter;
+    return (y + shifter) - shifter;
 #endif
-    // v = sign·r, r = sign·x − n·ln 2, with ln 2 in a high part (exact in float) and a low part.
-    RK_NAME(vec) v = x - n * RK_SPLAT(sign * 0.693145751953125f);
-    v = v - n * RK_SPLAT(sign * 1.428606765330187e-06f);
-    // e^r = 1 + v·(sign·q(sign·v)): q's coefficient of r^k times sign^(k+1). In pairs (Estrin's scheme): three
-    // dependent steps instead of five; the last step rounds once, as Horner's would.
-    RK_NAME(vec) v2 = v * v;
-    RK_NAME(vec) q01 = v * RK_SPLAT(4.999999404e-01f) + RK_SPLAT(sign * 1.0f);
-    RK_NAME(vec) q23 = v * RK_SPLAT(4.166800156e-02f) + RK_SPLAT(sign * 1.666643173e-01f);
-    RK_NAME(vec) q45 = v * RK_SPLAT(1.384364441e-03f) + RK_SPLAT(sign * 8.374162950e-03f);
-    RK_NAME(vec) q = (v2 * v2) * q45 + (v2 * q23 + q01);
-    RK_NAME(vec) p = v * q + RK_SPLAT(1.0f);
+}
+
+// p · 2^n for integral n in [−126, 127].
+RK_ATTR static inline __attribute__((always_inline)) RK_NAME(vec) RK_NAME(scale_by_power_of_two)(RK_NAME(vec) p,
+                                                                                              RK_NAME(vec) n) {
 #ifdef RK_SCALEF
     return RK_SCALEF(p, n);
 #else
@@ -291,7 +279,47 @@ RK_ATTR static inline __attribute__((always_inline)) RK_NAME(vec) RK_NAME(exp_si
 #endif
 }
 
-RK_ATTR static inline RK_NAME(vec) RK_NAME(expv)(RK_NAME(vec) x) { return RK_NAME(exp_signed)(x, 1.0f); }
+// e^x to 1.2e-7 relative over [−87, 88], the rounding of a Float: q of degree 5 (relative error 2e-9 on
+// [−ln2/2, ln2/2]), and ln 2 in a high part (exact in Float, so n·ln2_high is exact) and a low part.
+RK_ATTR static inline RK_NAME(vec) RK_NAME(expv)(RK_NAME(vec) x) {
+    x = __builtin_elementwise_min(__builtin_elementwise_max(x, RK_SPLAT(-87.0f)), RK_SPLAT(88.0f));
+    RK_NAME(vec) n = RK_NAME(round_to_integer)(x * RK_SPLAT(1.44269504088896341f));
+    RK_NAME(vec) r = x - n * RK_SPLAT(0.693145751953125f);
+    r = r - n * RK_SPLAT(1.428606765330187e-06f);
+    // In pairs (Estrin's scheme): three dependent steps instead of five; the last step rounds once, as Horner's would.
+    RK_NAME(vec) r2 = r * r;
+    RK_NAME(vec) q01 = r * RK_SPLAT(4.999999404e-01f) + RK_SPLAT(1.0f);
+    RK_NAME(vec) q23 = r * RK_SPLAT(4.166800156e-02f) + RK_SPLAT(1.666643173e-01f);
+    RK_NAME(vec) q45 = r * RK_SPLAT(1.384364441e-03f) + RK_SPLAT(8.374162950e-03f);
+    RK_NAME(vec) q = (r2 * r2) * q45 + (r2 * q23 + q01);
+    return RK_NAME(scale_by_power_of_two)(r * q + RK_SPLAT(1.0f), n);
+}
+
+// e^−x to what the sigmoid 1 / (1 + e^−x) needs, two steps shorter than expv: a relative error δ in e^−x moves the
+// sigmoid by σ(1 − σ)·δ ≤ δ/4, so
+//   - e^r = 1 + r·s(r) takes s of degree 4 (relative error 9.2e-8, Scripts/fit_exp.py), which moves σ by 2.3e-8;
+//   - where multiply–adds are fused (RK_FUSED), r comes from one of them with ln 2 rounded to a Float: the product
+//     n·ln 2 is exact inside it, and ln 2's rounding (1.9e-9) changes e^−x by |n|·1.9e-9, which moves σ by less
+//     than 1e-9, since σ(1 − σ) < e^−|x| shrinks faster than |n| ≈ 1.44|x| grows. Without fusion n·ln 2 would be
+//     rounded on its own (by up to 4e-6 near |x| = 88), so the exact high part and the low part stay.
+// The sigmoid's largest error is unchanged by both (Float's rounding near 1 dominates); its relative error for
+// x < −16, where σ ≈ e^x, grows from 2e-7 to 4.2e-7 at x = −88.
+RK_ATTR static inline __attribute__((always_inline)) RK_NAME(vec) RK_NAME(exp_negated_for_sigmoid)(RK_NAME(vec) x) {
+    x = __builtin_elementwise_min(__builtin_elementwise_max(x, RK_SPLAT(-88.0f)), RK_SPLAT(87.0f));
+    RK_NAME(vec) n = RK_NAME(round_to_integer)(x * RK_SPLAT(-1.44269504088896341f));
+    // v = −r = x + n·ln 2, and e^r = 1 + r·s(r) = 1 + v·(−s(−v)): s's coefficient of r^k times (−1)^(k+1) below.
+#ifdef RK_FUSED
+    RK_NAME(vec) v = x + n * RK_SPLAT(0.693147180559945309f);
+#else
+    RK_NAME(vec) v = x + n * RK_SPLAT(0.693145751953125f);
+    v = v + n * RK_SPLAT(1.428606765330187e-06f);
+#endif
+    RK_NAME(vec) v2 = v * v;
+    RK_NAME(vec) s01 = v * RK_SPLAT(4.999915063e-01f) + RK_SPLAT(-9.999997020e-01f);
+    RK_NAME(vec) s23 = v * RK_SPLAT(4.189797491e-02f) + RK_SPLAT(-1.666763723e-01f);
+    RK_NAME(vec) s = (v2 * v2) * RK_SPLAT(-8.290306665e-03f) + (v2 * s23 + s01);
+    return RK_NAME(scale_by_power_of_two)(v * s + RK_SPLAT(1.0f), n);
+}
 
 // 1 / x. With the instruction set's reciprocal estimate (RK_RCP: 12 bits AVX2, 14 bits AVX-512) and one Newton
 // step r + r(1 − x r), which squares its error to below Float's rounding: a divider takes 5–10 cycles per
@@ -306,7 +334,7 @@ RK_ATTR static inline RK_NAME(vec) RK_NAME(reciprocalv)(RK_NAME(vec) x) {
 }
 
 RK_ATTR static inline RK_NAME(vec) RK_NAME(sigmoidv)(RK_NAME(vec) x) {
-    return RK_NAME(reciprocalv)(RK_SPLAT(1.0f) + RK_NAME(exp_signed)(x, -1.0f));
+    return RK_NAME(reciprocalv)(RK_SPLAT(1.0f) + RK_NAME(exp_negated_for_sigmoid)(x));
 }
 
 // tanh(x) = sign(x) · min(1, a·P(a²) / Q(a²)), a = min(|x|, 9): a rational function of degree 9 over 8, fitted by
