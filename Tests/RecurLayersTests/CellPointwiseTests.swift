@@ -3,10 +3,11 @@ import Testing
 import RecurCore
 
 /// The C kernels of the cells' pointwise parts against their Swift twin (the Double reference), on odd sizes
-/// (tails shorter than a vector) for every kernel this machine has.
+/// (tails shorter than a vector) for every kernel this machine has. 57 units reach every loop of the LSTM's forward
+/// kernel: pairs of vectors, a single whole vector (16 lanes) and a partial one.
 @Suite("Cell pointwise kernels")
 struct CellPointwiseTests {
-    static let cases: [(CPUKernel, Int)] = CPUKernel.supported.flatMap { kernel in [1, 7, 33].map { (kernel, $0) } }
+    static let cases: [(CPUKernel, Int)] = CPUKernel.supported.flatMap { kernel in [1, 7, 33, 57].map { (kernel, $0) } }
 
     /// Runs `body` on Float and Double copies of the same random arrays and compares every array afterwards.
     static func compare(_ kernel: CPUKernel, sizes: [Int], seed: UInt64, positive: Set<Int> = [],

@@ -73,7 +73,8 @@ void recur_tanh(int isa, const float *x, float *y, long n);
 /// write the new state to `hidden` and, when `output` is not NULL, to `output` too (the layer's packed output rows,
 /// `output_stride` floats apart: H, or 2H for one direction's half of a concatenated bidirectional output).
 /// What only the backward pass reads is written only when asked for: the LSTM's activated gates and tanh(c)
-/// when `tanh_c` is not NULL (and c<t-1> when `c_previous` is not NULL), the GRU's when `keep_gates` is 1.
+/// when `tanh_c` and `c_previous` (which receives c<t-1>) are not NULL — both or neither — the GRU's when
+/// `keep_gates` is 1.
 void recur_lstm_forward(int isa, long rows, long h, float *gates, const float *bias, float *c, float *c_previous,
                         float *tanh_c, float *hidden, float *output, long output_stride);
 void recur_lstm_backward(int isa, long rows, long h, const float *gates, const float *tanh_c,
