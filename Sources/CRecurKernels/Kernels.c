@@ -50,8 +50,9 @@
 // The tile has the AVX2 tile's shape, so packing and row shares are the same, and each element of C gets the same
 // multiply–adds in the same order, so the same bits. On the Zen 4 cores this was measured on (one 512-bit FMA per
 // cycle, latency 4) it runs 3–4 % faster than the AVX2 tile, with 13 vector instructions per depth step instead of 20
-// (see BENCHMARKS.md). 12×32 and 6×32 zmm tiles, and 8×16, were slower. A core with two 512-bit FMA units would need
-// 8 accumulators to fill them, but six still do 1.5 times the AVX2 tile's work per cycle there.
+// (see BENCHMARKS.md). 12×32 and 6×32 zmm tiles, and an 8×16 zmm tile, were slower. A core with two 512-bit FMA
+// units would need 8 accumulators to keep both busy; by that count six would still do 1.5 times the AVX2 tile's work
+// per cycle there (not measured: there is no such machine here).
 #define RK_ATTR __attribute__((target("avx512f,avx2,fma")))
 #define RK_NAME(x) RK_CONCAT(avx512, x)
 #define RK_LANES 16
