@@ -105,6 +105,32 @@ struct MatrixProductTests {
         }
     }
 
+    /// The AVX2 and AVX-512 tiles have the same shape (6×16) and give every element of C the same multiply–adds in
+    /// the same order, one in two ymm registers per row, the other in one zmm register: their products must have the
+    /// same bits, packed or not, with B packed beforehand (a recurrent step) or not, accumulating or not.
+    @Test("The AVX2 and AVX-512 tiles give the same bits",
+          .enabled(if: CPUKernel.avx512.isSupported, "needs a CPU with AVX-512"))
+    func tilesAgreeToTheBit() {
+        let ymm = ComputeSettings(kernel: .avx2, threadCount: 1), zmm = ComputeSettings(kernel: .avx512, threadCount: 1)
+        for (m, n, k) in [(16, 512, 65), (16, 512, 128), (32, 16 * 3 + 5, 300), (200, 100, 70)] {
+            let a = randomScalars(m * k, seed: 31), b = randomScalars(k * n, seed: 32), start = randomScalars(m * n, seed: 33)
+            let aTensor = Tensor(shape: [m, k], scalars: a), bTensor = Tensor(shape: [k, n], scalars: b)
+            #expect(Tensor.matmul(aTensor, bTensor, settings: ymm).scalars
+                        == Tensor.matmul(aTensor, bTensor, settings: zmm).scalars, "\(m)×\(n)×\(k)")
+            for accumulate in [false, true] {
+                var results: [[Float]] = []
+                for (kernel, settings) in [(CPUKernel.avx2, ymm), (.avx512, zmm)] {
+                    let packed = PackedMatrix(b, rows: k, columns: n, ldb: n, transposed: false, kernel: kernel)
+                    var c = start
+                    MatrixProduct.multiply(m: m, a: a, lda: k, packed: packed, c: &c, ldc: n, accumulate: accumulate,
+                                           settings: settings)
+                    results.append(c)
+                }
+                #expect(results[0] == results[1], "\(m)×\(n)×\(k) with B packed, accumulate \(accumulate)")
+            }
+        }
+    }
+
     @Test("Row tiles cover the rows in order, none taller than the tile or, past the first, shorter than half of it")
     func rowTiles() {
         for height in [4, 6] {
