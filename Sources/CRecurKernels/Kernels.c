@@ -124,6 +124,13 @@ void recur_gemm_block_direct(int isa, long kc, const float *a, long lda, const l
     RK_DISPATCH(gemm_block_direct, kc, a, lda, tiles, tile_count, b_packed, nc, c, ldc, accumulate)
 }
 
+void recur_gemm_block_direct_pair(int isa, long k1, const float *a1, long lda1, const float *b1_packed, long k2,
+                                  const float *a2, long lda2, const float *b2_packed, const long *tiles,
+                                  long tile_count, long nc, float *c, long ldc, int accumulate) {
+    RK_DISPATCH(gemm_block_direct_pair, k1, a1, lda1, b1_packed, k2, a2, lda2, b2_packed, tiles, tile_count, nc, c,
+                ldc, accumulate)
+}
+
 void recur_gemv_rows(int isa, long k, long n, const float *x, const float *b, long ldb,
                      float *y, int accumulate) {
     RK_DISPATCH(gemv_rows, k, n, x, b, ldb, y, accumulate)

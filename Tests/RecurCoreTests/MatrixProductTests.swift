@@ -131,6 +131,40 @@ struct MatrixProductTests {
         }
     }
 
+    /// A recurrent step that projects its own input makes x·W_ihᵀ and h·W_hhᵀ into the same gates, in one pass
+    /// over the tiles when it can. Either way the gates must have the bits of the two products one after the other:
+    /// a few rows in one pass (a partial last panel, padded leading dimensions), and the cases that fall back to two
+    /// products (one or two rows, more rows than are read in place, a depth past one block, two threads).
+    @Test("Two products in one pass give the bits of the two one after the other", arguments: CPUKernel.supported)
+    func productPairs(kernel: CPUKernel) {
+        let cases: [(m: Int, n: Int, k1: Int, k2: Int, threads: Int)] = [
+            (16, 512, 65, 128, 1), (32, 16 * 3 + 5, 7, 33, 1), (7, 40, 1, 256, 1), (64, 100, 129, 65, 1),
+            (1, 70, 65, 128, 1), (2, 70, 65, 128, 1), (100, 70, 65, 128, 1), (16, 70, 300, 128, 1),
+            (48, 1024, 128, 256, 2),
+        ]
+        for (index, (m, n, k1, k2, threads)) in cases.enumerated() {
+            let settings = ComputeSettings(kernel: kernel, threadCount: threads)
+            let lda1 = k1 + 3, lda2 = k2 + 1, ldc = n + 2, seed = UInt64(40 + 4 * index)
+            let a1 = randomScalars(m * lda1, seed: seed), a2 = randomScalars(m * lda2, seed: seed + 1)
+            let b1 = PackedMatrix(randomScalars(k1 * n, seed: seed + 2), rows: k1, columns: n, ldb: n, transposed: false,
+                                  kernel: kernel)
+            let b2 = PackedMatrix(randomScalars(n * k2, seed: seed + 3), rows: k2, columns: n, ldb: k2, transposed: true,
+                                  kernel: kernel)
+            let start = randomScalars(m * ldc, seed: seed + 4)
+            for accumulate in [false, true] {
+                var apart = start, together = start
+                MatrixProduct.multiply(m: m, a: a1, lda: lda1, packed: b1, c: &apart, ldc: ldc, accumulate: accumulate,
+                                       settings: settings)
+                MatrixProduct.multiply(m: m, a: a2, lda: lda2, packed: b2, c: &apart, ldc: ldc, accumulate: true,
+                                       settings: settings)
+                MatrixProduct.multiply(m: m, a: a1, lda: lda1, packed: b1, plus: a2, lda: lda2, packed: b2,
+                                       c: &together, ldc: ldc, accumulate: accumulate, settings: settings)
+                let differing = zip(together, apart).filter { $0.bitPattern != $1.bitPattern }.count
+                #expect(differing == 0, "\(kernel) \(m)×\(n), K \(k1) + \(k2), \(threads) threads, accumulate \(accumulate)")
+            }
+        }
+    }
+
     @Test("Row tiles cover the rows in order, none taller than the tile or, past the first, shorter than half of it")
     func rowTiles() {
         for height in [4, 6] {

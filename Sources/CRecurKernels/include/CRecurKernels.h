@@ -42,6 +42,14 @@ void recur_gemm_block(int isa, long kc, const float *a_packed, long mc, const fl
 void recur_gemm_block_direct(int isa, long kc, const float *a, long lda, const long *tiles, long tile_count,
                              const float *b_packed, long nc, float *c, long ldc, int accumulate);
 
+/// Two products of A read in place into the same C, in one pass over its tiles:
+///   C[i, j] = ((accumulate ? C[i, j] + s₁ : s₁) + s₂),  s_q = Σ_p a_q[i·lda_q + p] · b_q_packed[(j / NR)·NR·k_q + p·NR + j % NR],  p < k_q,
+/// both sums from zero: the bits of recur_gemm_block_direct with (a₁, b₁) and then with (a₂, b₂) accumulating. For
+/// the two products of a recurrent step, x·W_ihᵀ and h·W_hhᵀ, whose depths differ; each panel set is one depth block.
+void recur_gemm_block_direct_pair(int isa, long k1, const float *a1, long lda1, const float *b1_packed, long k2,
+                                  const float *a2, long lda2, const float *b2_packed, const long *tiles,
+                                  long tile_count, long nc, float *c, long ldc, int accumulate);
+
 /// y[0..<n] (+)= Σ_p x[p] · b[p·ldb + 0..<n]  — a row vector times a K×N row-major matrix.
 void recur_gemv_rows(int isa, long k, long n, const float *x, const float *b, long ldb,
                      float *y, int accumulate);

@@ -20,13 +20,12 @@ RK_ATTR static inline void RK_NAME(store)(float *p, RK_NAME(vec) v) {
     *(RK_NAME(vec) *)p = v;
 }
 
-/// The first `rows` rows of a C tile (+)= A panel · B panel; `rows` is a constant at each call below, so the
-/// loops unroll and a short last tile (M not a multiple of MR) costs only the rows it has.
-/// A(i, p) is read at a[i·row_step + p·depth_step]: (1, MR) for a packed sliver, (lda, 1) for A in place.
-RK_ATTR static inline __attribute__((always_inline)) void RK_NAME(gemm_rows)(
+// acc[i][v] = Σ_p A(i, p) · B(p, v·LANES …), from zero, for the first `rows` rows of a tile (`rows` is a constant at
+// each call below, so the loops unroll and a short last tile, M not a multiple of MR, costs only the rows it has).
+// A(i, p) is read at a[i·row_step + p·depth_step]: (1, MR) for a packed sliver, (lda, 1) for A in place.
+RK_ATTR static inline __attribute__((always_inline)) void RK_NAME(tile_sums)(
     const int rows, long kc, const float *restrict a, const long row_step, const long depth_step,
-    const float *restrict b, float *restrict c, long ldc, int accumulate, long nr) {
-    RK_NAME(vec) acc[RK_MR][RK_NV];
+    const float *restrict b, RK_NAME(vec) acc[RK_MR][RK_NV]) {
 #pragma clang loop unroll(full)
     for (int i = 0; i < rows; i++) {
 #pragma clang loop unroll(full)
@@ -45,28 +44,62 @@ RK_ATTR static inline __attribute__((always_inline)) void RK_NAME(gemm_rows)(
         a += depth_step;
         b += RK_NR;
     }
+}
+
+// The first nr ≤ NR columns of the tile's rows: C = sums, or C + sums when `accumulate`; then, when `pair` (a
+// constant at each call), C + more: in this order, so that C gets the bits two tiles in a row would give it.
+RK_ATTR static inline __attribute__((always_inline)) void RK_NAME(tile_store)(
+    const int rows, const int pair, RK_NAME(vec) sums[RK_MR][RK_NV], RK_NAME(vec) more[RK_MR][RK_NV],
+    float *restrict c, long ldc, int accumulate, long nr) {
     if (nr == RK_NR) {
 #pragma clang loop unroll(full)
         for (int i = 0; i < rows; i++) {
 #pragma clang loop unroll(full)
             for (int v = 0; v < RK_NV; v++) {
                 float *cp = c + i * ldc + v * RK_LANES;
-                RK_NAME(store)(cp, accumulate ? RK_NAME(load)(cp) + acc[i][v] : acc[i][v]);
+                RK_NAME(vec) value = accumulate ? RK_NAME(load)(cp) + sums[i][v] : sums[i][v];
+                RK_NAME(store)(cp, pair ? value + more[i][v] : value);
             }
         }
         return;
     }
-    float tile[RK_MR * RK_NR];
+    float tile[RK_MR * RK_NR], second[RK_MR * RK_NR];
 #pragma clang loop unroll(full)
     for (int i = 0; i < rows; i++) {
 #pragma clang loop unroll(full)
-        for (int v = 0; v < RK_NV; v++) RK_NAME(store)(tile + i * RK_NR + v * RK_LANES, acc[i][v]);
+        for (int v = 0; v < RK_NV; v++) {
+            RK_NAME(store)(tile + i * RK_NR + v * RK_LANES, sums[i][v]);
+            if (pair) RK_NAME(store)(second + i * RK_NR + v * RK_LANES, more[i][v]);
+        }
     }
     for (long i = 0; i < rows; i++) {
         for (long j = 0; j < nr; j++) {
-            c[i * ldc + j] = accumulate ? c[i * ldc + j] + tile[i * RK_NR + j] : tile[i * RK_NR + j];
+            float value = accumulate ? c[i * ldc + j] + tile[i * RK_NR + j] : tile[i * RK_NR + j];
+            c[i * ldc + j] = pair ? value + second[i * RK_NR + j] : value;
         }
     }
+}
+
+/// The first `rows` rows of a C tile (+)= A panel · B panel.
+RK_ATTR static inline __attribute__((always_inline)) void RK_NAME(gemm_rows)(
+    const int rows, long kc, const float *restrict a, const long row_step, const long depth_step,
+    const float *restrict b, float *restrict c, long ldc, int accumulate, long nr) {
+    RK_NAME(vec) acc[RK_MR][RK_NV];
+    RK_NAME(tile_sums)(rows, kc, a, row_step, depth_step, b, acc);
+    RK_NAME(tile_store)(rows, 0, acc, acc, c, ldc, accumulate, nr);
+}
+
+/// The first `rows` rows of a C tile (+)= A₁ · B₁ panel + A₂ · B₂ panel, both A read in place: each sum from zero
+/// over its own depth, then added to C one after the other, which gives the bits of gemm_rows twice (the second
+/// accumulating) and saves the second pass's loads and stores of C.
+RK_ATTR static inline __attribute__((always_inline)) void RK_NAME(gemm_rows_pair)(
+    const int rows, long k1, const float *restrict a1, long lda1, const float *restrict b1, long k2,
+    const float *restrict a2, long lda2, const float *restrict b2, float *restrict c, long ldc, int accumulate,
+    long nr) {
+    RK_NAME(vec) first[RK_MR][RK_NV], second[RK_MR][RK_NV];
+    RK_NAME(tile_sums)(rows, k1, a1, lda1, 1, b1, first);
+    RK_NAME(tile_sums)(rows, k2, a2, lda2, 1, b2, second);
+    RK_NAME(tile_store)(rows, 1, first, second, c, ldc, accumulate, nr);
 }
 
 // One C tile for each row count 1…MR, A read with the given steps (constants where the callers' are: the tile
@@ -123,6 +156,38 @@ RK_ATTR static void RK_NAME(gemm_block_direct)(long kc, const float *restrict a,
             const long first = tiles[2 * t], rows = tiles[2 * t + 1];
             RK_NAME(gemm_tile_direct)(kc, a + first * lda, lda, b + jr * kc, c + first * ldc + jr, ldc, accumulate,
                                       rows, nr);
+        }
+    }
+}
+
+/// One tile of recur_gemm_block_direct_pair: mr ≤ MR rows, nr ≤ NR columns.
+RK_ATTR static void RK_NAME(gemm_tile_pair)(long k1, const float *restrict a1, long lda1, const float *restrict b1,
+                                            long k2, const float *restrict a2, long lda2, const float *restrict b2,
+                                            float *restrict c, long ldc, int accumulate, long mr, long nr) {
+    switch (mr) {
+    case 1: RK_NAME(gemm_rows_pair)(1, k1, a1, lda1, b1, k2, a2, lda2, b2, c, ldc, accumulate, nr); break;
+    case 2: RK_NAME(gemm_rows_pair)(2, k1, a1, lda1, b1, k2, a2, lda2, b2, c, ldc, accumulate, nr); break;
+    case 3: RK_NAME(gemm_rows_pair)(3, k1, a1, lda1, b1, k2, a2, lda2, b2, c, ldc, accumulate, nr); break;
+#if RK_MR > 4
+    case 4: RK_NAME(gemm_rows_pair)(4, k1, a1, lda1, b1, k2, a2, lda2, b2, c, ldc, accumulate, nr); break;
+    case 5: RK_NAME(gemm_rows_pair)(5, k1, a1, lda1, b1, k2, a2, lda2, b2, c, ldc, accumulate, nr); break;
+#endif
+    default: RK_NAME(gemm_rows_pair)(RK_MR, k1, a1, lda1, b1, k2, a2, lda2, b2, c, ldc, accumulate, nr); break;
+    }
+}
+
+/// Two products into the same C in one pass over its tiles (see recur_gemm_block_direct_pair).
+RK_ATTR static void RK_NAME(gemm_block_direct_pair)(long k1, const float *restrict a1, long lda1,
+                                                    const float *restrict b1, long k2, const float *restrict a2,
+                                                    long lda2, const float *restrict b2, const long *restrict tiles,
+                                                    long tile_count, long nc, float *restrict c, long ldc,
+                                                    int accumulate) {
+    for (long jr = 0; jr < nc; jr += RK_NR) {
+        const long nr = nc - jr < RK_NR ? nc - jr : RK_NR;
+        for (long t = 0; t < tile_count; t++) {
+            const long first = tiles[2 * t], rows = tiles[2 * t + 1];
+            RK_NAME(gemm_tile_pair)(k1, a1 + first * lda1, lda1, b1 + jr * k1, k2, a2 + first * lda2, lda2,
+                                    b2 + jr * k2, c + first * ldc + jr, ldc, accumulate, rows, nr);
         }
     }
 }

@@ -82,6 +82,42 @@ public enum MatrixProduct {
             c: c, ldc: ldc, accumulate: accumulate, kernel: b.kernel, threads: threads(m, n, k, settings))
     }
 
+    /// C (+)= A₁·B₁ + A₂·B₂ with both B packed beforehand, of the same width and for the same kernel: the two
+    /// products of a recurrent step that projects its input as it goes, x·W_ihᵀ and h·W_hhᵀ. C gets the bits of
+    /// `multiply(a₁, b₁, accumulate)` followed by `multiply(a₂, b₂, accumulate: true)`, which is what runs unless the
+    /// pair can share one pass over the tiles of C: a few rows (at most `inPlaceRowLimit`, and more than
+    /// `vectorRowLimit`) on one thread, each depth within one depth block. That pass saves the second product's
+    /// loads and stores of C and its own trip through the tiles.
+    public static func multiply(
+        m: Int,
+        a first: UnsafePointer<Float>, lda firstLda: Int, packed firstB: PackedMatrix,
+        plus second: UnsafePointer<Float>, lda secondLda: Int, packed secondB: PackedMatrix,
+        c: UnsafeMutablePointer<Float>, ldc: Int,
+        accumulate: Bool = false, settings: ComputeSettings = .current
+    ) {
+        let n = firstB.columns, k1 = firstB.rows, k2 = secondB.rows, kernel = firstB.kernel
+        require(secondB.columns == n, "the two products of a pair have \(n) and \(secondB.columns) columns")
+        let sharesPass = m > vectorRowLimit && m <= min(inPlaceRowLimit, Blocking(kernel: kernel).rowBlock)
+            && secondB.kernel.isa == kernel.isa && k1 > 0 && k2 > 0
+            && k1 <= firstB.depthBlock && k2 <= secondB.depthBlock && threads(m, n, k1 + k2, settings) == 1
+        guard sharesPass else {
+            multiply(m: m, a: first, lda: firstLda, packed: firstB, c: c, ldc: ldc, accumulate: accumulate,
+                     settings: settings)
+            multiply(m: m, a: second, lda: secondLda, packed: secondB, c: c, ldc: ldc, accumulate: true,
+                     settings: settings)
+            return
+        }
+        checkDimensions(m: m, n: n, k: k1, lda: firstLda, transposeA: false, ldc: ldc)
+        checkDimensions(m: m, n: n, k: k2, lda: secondLda, transposeA: false, ldc: ldc)
+        if n == 0 { return }
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: rowTileCapacity(m, height: kernel.tileRows)) { tiles in
+            let tileCount = writeRowTiles(m, height: kernel.tileRows, into: tiles.baseAddress!)
+            recur_gemm_block_direct_pair(kernel.isa, k1, first, firstLda, firstB.panels(depthStart: 0, column: 0),
+                                         k2, second, secondLda, secondB.panels(depthStart: 0, column: 0),
+                                         tiles.baseAddress!, tileCount, n, c, ldc, accumulate ? 1 : 0)
+        }
+    }
+
     // MARK: - Implementation
 
     enum BOperand {

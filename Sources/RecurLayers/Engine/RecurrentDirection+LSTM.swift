@@ -21,13 +21,14 @@
 ///     da<t-1>  = W_hhᵀ [dΓu; dΓf; dc̃; dΓo]
 extension RecurrentDirection {
     /// `bias`: b_ih + b_hh, [4H]; `output`: the step's rows of the layer's output, [m, H], rows `outputStride` apart.
-    func lstmForwardStep(_ rows: StepRows, recurrent: [S.PreparedMatrix], bias: UnsafePointer<S>,
-                         output: UnsafeMutablePointer<S>) {
+    /// `projection`: the step's input and W_ihᵀ when it projects its own input (nil: done before the loop).
+    func lstmForwardStep(_ rows: StepRows, projection: StepProjection?, recurrent: [S.PreparedMatrix],
+                         bias: UnsafePointer<S>, output: UnsafeMutablePointer<S>) {
         let h = hiddenSize, g = gateWidth, settings = rows.settings
         let z = stepGates(rows)
         let a = hidden.pointer + rows.first * h, c = memory.pointer + rows.first * h
-        // z += a<t-1>·W_hhᵀ
-        S.multiply(m: rows.count, a: a, lda: h, prepared: recurrent[0], c: z, ldc: g, accumulate: true, settings: settings)
+        // z (+)= [x<t>·W_ihᵀ +] a<t-1>·W_hhᵀ
+        addRecurrentProduct(rows, projection: projection, recurrent: recurrent[0], into: z)
         // Without a cache nothing but the state is written: not the activated gates, tanh(c) or c<t-1>.
         let tanhC = keepsCache ? memoryTanh.pointer + rows.packedFirst * h : nil
         let cPrevious = keepsCache ? previousMemory.pointer + rows.packedFirst * h : nil

@@ -12,13 +12,14 @@
 ///     da<t-1>  = W_aaᵀ dz<t>
 ///     dW_aa   += dz<t> a<t-1>ᵀ,  dW_ax += dz<t> x<t>ᵀ,  db_a += dz<t>    (after the loop)
 extension RecurrentDirection {
-    /// gates rows [m, H]: z = projection + a<t-1>·W_aaᵀ; then a<t> = g(z + b_a), into the state and `output`,
-    /// the step's rows of the layer's output [m, H], rows `outputStride` apart (which the backward pass reads a<t> from).
-    func rnnForwardStep(_ rows: StepRows, recurrent: [S.PreparedMatrix], bias: UnsafePointer<S>,
-                        output: UnsafeMutablePointer<S>) {
+    /// gates rows [m, H]: z = x<t>·W_axᵀ + a<t-1>·W_aaᵀ (the first product made before the loop, or here when given
+    /// the step's `projection`); then a<t> = g(z + b_a), into the state and `output`, the step's rows of the layer's
+    /// output [m, H], rows `outputStride` apart (which the backward pass reads a<t> from).
+    func rnnForwardStep(_ rows: StepRows, projection: StepProjection?, recurrent: [S.PreparedMatrix],
+                        bias: UnsafePointer<S>, output: UnsafeMutablePointer<S>) {
         let h = hiddenSize, settings = rows.settings
         let z = stepGates(rows), a = hidden.pointer + rows.first * h
-        S.multiply(m: rows.count, a: a, lda: h, prepared: recurrent[0], c: z, ldc: h, accumulate: true, settings: settings)
+        addRecurrentProduct(rows, projection: projection, recurrent: recurrent[0], into: z)
         forEachRowBlock(rows.count, settings: settings) { block in
             let first = block.lowerBound * h
             S.rnnForward(rows: block.count, hiddenSize: h, preActivation: z + first, bias: bias,

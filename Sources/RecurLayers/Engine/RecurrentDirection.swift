@@ -284,6 +284,26 @@ final class RecurrentDirection<S: RecurrentScalar> {
         }
     }
 
+    /// A step's rows of the input, x<t> [m, D], and W_ihᵀ, for a step that projects its own input (`projectsEachStep`).
+    struct StepProjection {
+        let input: UnsafePointer<S>
+        let weight: S.PreparedMatrix
+    }
+
+    /// The step's pre-activations z [m, G] (rows G apart), less the biases: z += a<t-1>·W_hhᵀ onto the projection
+    /// computed before the loop, or, given the step's `projection`, z = x<t>·W_ihᵀ + a<t-1>·W_hhᵀ in one pass.
+    func addRecurrentProduct(_ rows: StepRows, projection: StepProjection?, recurrent: S.PreparedMatrix,
+                             into z: UnsafeMutablePointer<S>) {
+        let h = hiddenSize, g = gateWidth, a = hidden.pointer + rows.first * h
+        if let projection {
+            S.multiply(m: rows.count, a: projection.input, lda: inputSize, prepared: projection.weight, plus: a, lda: h,
+                       prepared: recurrent, c: z, ldc: g, accumulate: false, settings: rows.settings)
+        } else {
+            S.multiply(m: rows.count, a: a, lda: h, prepared: recurrent, c: z, ldc: g, accumulate: true,
+                       settings: rows.settings)
+        }
+    }
+
     /// Steps in the order the forward pass takes them.
     var forwardSteps: [Int] { reverse ? Array((0..<batch.steps).reversed()) : Array(0..<batch.steps) }
 
@@ -344,7 +364,9 @@ final class RecurrentDirection<S: RecurrentScalar> {
         // Each cell's pointwise kernel writes the new state twice, to `hidden` and to the step's rows of `output`.
         return StepLoop(direction: self, order: forwardSteps, upcoming: upcoming) { [self] rows in
             let b = UnsafePointer(bias.pointer)   // the closure keeps the buffer
-            if let input {
+            // The LSTM and the RNN add their recurrent product to the whole of the projection: the two share a pass.
+            let projection = input.map { StepProjection(input: x + rows.packedFirst * d, weight: $0) }
+            if let input, configuration.cell == .gru {
                 S.multiply(m: rows.count, a: x + rows.packedFirst * d, lda: d, prepared: input, c: stepGates(rows), ldc: g,
                            accumulate: false, settings: rows.settings)
             }
@@ -354,8 +376,8 @@ final class RecurrentDirection<S: RecurrentScalar> {
             }
             let out = output.pointer + rows.packedFirst * outputStride
             switch configuration.cell {
-            case .rnn: rnnForwardStep(rows, recurrent: recurrent, bias: b, output: out)
-            case .lstm: lstmForwardStep(rows, recurrent: recurrent, bias: b, output: out)
+            case .rnn: rnnForwardStep(rows, projection: projection, recurrent: recurrent, bias: b, output: out)
+            case .lstm: lstmForwardStep(rows, projection: projection, recurrent: recurrent, bias: b, output: out)
             case .gru:
                 if configuration.gruVariant == .course {
                     courseGRUForwardStep(rows, recurrent: recurrent, bias: b, output: out)

@@ -18,6 +18,12 @@ public protocol RecurrentScalar: BinaryFloatingPoint, Sendable, CellPointwise {
     static func multiply(m: Int, a: UnsafePointer<Self>, lda: Int, prepared b: PreparedMatrix,
                          c: UnsafeMutablePointer<Self>, ldc: Int, accumulate: Bool, settings: ComputeSettings)
 
+    /// C (+)= A₁·B₁ + A₂·B₂ for two prepared B of the same width: the bits of `multiply(a₁, b₁, accumulate)` then
+    /// `multiply(a₂, b₂, accumulate: true)`, in one pass where the kernels can.
+    static func multiply(m: Int, a first: UnsafePointer<Self>, lda firstLda: Int, prepared firstB: PreparedMatrix,
+                         plus second: UnsafePointer<Self>, lda secondLda: Int, prepared secondB: PreparedMatrix,
+                         c: UnsafeMutablePointer<Self>, ldc: Int, accumulate: Bool, settings: ComputeSettings)
+
     /// C (+)= op(A)·op(B), as `MatrixProduct.multiply`.
     static func multiply(m: Int, n: Int, k: Int,
                          a: UnsafePointer<Self>, lda: Int, transposeA: Bool,
@@ -43,6 +49,13 @@ extension Float: RecurrentScalar {
     public static func multiply(m: Int, a: UnsafePointer<Float>, lda: Int, prepared b: PackedMatrix,
                                 c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, settings: ComputeSettings) {
         MatrixProduct.multiply(m: m, a: a, lda: lda, packed: b, c: c, ldc: ldc, accumulate: accumulate, settings: settings)
+    }
+
+    public static func multiply(m: Int, a first: UnsafePointer<Float>, lda firstLda: Int, prepared firstB: PackedMatrix,
+                                plus second: UnsafePointer<Float>, lda secondLda: Int, prepared secondB: PackedMatrix,
+                                c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, settings: ComputeSettings) {
+        MatrixProduct.multiply(m: m, a: first, lda: firstLda, packed: firstB, plus: second, lda: secondLda,
+                               packed: secondB, c: c, ldc: ldc, accumulate: accumulate, settings: settings)
     }
 
     public static func multiply(m: Int, n: Int, k: Int,
@@ -76,6 +89,16 @@ extension Double: RecurrentScalar {
                                 c: UnsafeMutablePointer<Double>, ldc: Int, accumulate: Bool, settings: ComputeSettings) {
         multiply(m: m, n: b.columns, k: b.rows, a: a, lda: lda, transposeA: false, b: b.pointer, ldb: b.ldb,
                  transposeB: b.transposed, c: c, ldc: ldc, accumulate: accumulate, settings: settings)
+    }
+
+    public static func multiply(m: Int, a first: UnsafePointer<Double>, lda firstLda: Int,
+                                prepared firstB: DoubleMatrixOperand, plus second: UnsafePointer<Double>,
+                                lda secondLda: Int, prepared secondB: DoubleMatrixOperand,
+                                c: UnsafeMutablePointer<Double>, ldc: Int, accumulate: Bool, settings: ComputeSettings) {
+        multiply(m: m, a: first, lda: firstLda, prepared: firstB, c: c, ldc: ldc, accumulate: accumulate,
+                 settings: settings)
+        multiply(m: m, a: second, lda: secondLda, prepared: secondB, c: c, ldc: ldc, accumulate: true,
+                 settings: settings)
     }
 
     /// Three plain loops: the Float64 check path needs exactness, not speed.
