@@ -209,7 +209,7 @@ public final class RecurrentNetwork {
         let (outputs, state) = runForward(pass, input: input, weights: weights,
                                           prepared: keepsCache ? nil : packedWeights(weights, settings: settings),
                                           initialState: initialState, dropoutGenerator: &dropoutGenerator)
-        var last = Tensor.zeros([batchSize, c.outputSize])
+        var last = Tensor.unfilled([batchSize, c.outputSize])   // every element written by mergeLast
         state.hidden.withUnsafeBufferPointer { hn in
             last.withUnsafeMutableBufferPointer { pass.mergeLast(finalHidden: hn.baseAddress!, into: $0.baseAddress!) }
         }
@@ -300,8 +300,8 @@ func runForward(_ pass: RecurrentPass<Float>, input: Tensor, weights: [Tensor], 
     let c = pass.configuration, steps = input.shape[0], batchSize = input.shape[1]
     let stateShape = [c.layers * c.directionCount, batchSize, c.hiddenSize]
     var outputs = Tensor.unfilled([steps, batchSize, c.outputSize])   // every element written by the pass
-    var hidden = Tensor.zeros(stateShape)
-    var cellState: Tensor? = c.cell == .lstm ? Tensor.zeros(stateShape) : nil
+    var hidden = Tensor.unfilled(stateShape)   // every layer and direction's final state written by the pass
+    var cellState: Tensor? = c.cell == .lstm ? Tensor.unfilled(stateShape) : nil
     weights.withScalarPointers { pointers in
         input.withUnsafeBufferPointer { x in
             withOptionalPointer(initialState?.hidden) { h0 in

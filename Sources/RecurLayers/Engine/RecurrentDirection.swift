@@ -338,8 +338,8 @@ final class RecurrentDirection<S: RecurrentScalar> {
                        b: w.inputWeight, ldb: d, transposeB: true, c: gates.pointer, ldc: g,
                        accumulate: false, settings: settings)
         }
-        let bias = ScalarBuffer<S>(count: g, workspace: workspace)
-        for (j, value) in timeIndependentBias(w).enumerated() { bias.pointer[j] = value }
+        let bias = ScalarBuffer<S>(uninitializedCount: g, workspace: workspace)   // every element written below
+        writeTimeIndependentBias(w, into: bias.pointer)
         if let initialHidden { hidden.pointer.update(from: initialHidden, count: batch.batchSize * h) }
         if let initialMemory, configuration.cell == .lstm {
             memory.pointer.update(from: initialMemory, count: batch.batchSize * h)
@@ -388,13 +388,10 @@ final class RecurrentDirection<S: RecurrentScalar> {
         }
     }
 
-    /// b_ih + b_hh, except that PyTorch's GRU keeps b_hn for inside r * (W_hn h + b_hn).
-    private func timeIndependentBias(_ w: DirectionWeights<S>) -> [S] {
-        let h = hiddenSize
-        return (0..<gateWidth).map { j in
-            let insideReset = configuration.cell == .gru && configuration.gruVariant == .pytorch && j >= 2 * h
-            return w.inputBias[j] + (insideReset ? 0 : w.hiddenBias[j])
-        }
+    /// bias[j] = b_ih + b_hh for j < G, except that PyTorch's GRU keeps b_hn for inside r * (W_hn h + b_hn).
+    private func writeTimeIndependentBias(_ w: DirectionWeights<S>, into bias: UnsafeMutablePointer<S>) {
+        let h = hiddenSize, keepsHiddenN = configuration.cell == .gru && configuration.gruVariant == .pytorch
+        for j in 0..<gateWidth { bias[j] = w.inputBias[j] + (keepsHiddenN && j >= 2 * h ? 0 : w.hiddenBias[j]) }
     }
 
     /// W_ihᵀ and W_hhᵀ prepared for the forward products.

@@ -75,9 +75,13 @@ final class RecurrentPass<S: RecurrentScalar> {
             current = ScalarBuffer(uninitializedCount: rows * c.inputSize, workspace: workspace)   // gathered whole
             batch.gather(input, width: c.inputSize, into: current.pointer)
         }
-        // Initial states in batch order, one per direction (the directions may run at the same time).
-        let sortedStates = (0..<c.directionCount).map { _ in ScalarBuffer<S>(count: stateSize, workspace: workspace) }
-        let sortedMemories = (0..<c.directionCount).map { _ in ScalarBuffer<S>(count: stateSize, workspace: workspace) }
+        // Initial states in batch order, one per direction (the directions may run at the same time), when given.
+        let sortedStates = (0..<(initialHidden == nil ? 0 : c.directionCount)).map { _ in
+            ScalarBuffer<S>(uninitializedCount: stateSize, workspace: workspace)   // written by sortRows
+        }
+        let sortedMemories = (0..<(initialMemory == nil ? 0 : c.directionCount)).map { _ in
+            ScalarBuffer<S>(uninitializedCount: stateSize, workspace: workspace)
+        }
         for layer in 0..<c.layers {
             let width = c.inputSize(ofLayer: layer)
             var mask: ScalarBuffer<S>? = nil

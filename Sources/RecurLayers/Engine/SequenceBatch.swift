@@ -32,12 +32,26 @@ struct SequenceBatch: Sendable {
         self.steps = steps
         self.batchSize = batchSize
         self.lengths = lengths
-        order = lengths.indices.sorted { lengths[$0] != lengths[$1] ? lengths[$0] > lengths[$1] : $0 < $1 }
-        activeCounts = (0..<steps).map { t in lengths.reduce(0) { $0 + ($1 > t ? 1 : 0) } }
-        var offsets = [0]
-        for count in activeCounts { offsets.append(offsets.last! + count) }
+        // By counting, in O(B + T): a pass starts with this, and sorting and counting with closures per step were
+        // 0.2 % of C4 inference's samples (its whole serial part between passes is about 1 %).
+        // longer[l] = how many sequences are longer than l, for l in 0...T (lengths are at most T).
+        var longer = [Int](repeating: 0, count: steps + 2)
+        for length in lengths { longer[min(max(length, 0), steps + 1)] += 1 }
+        for l in stride(from: steps, through: 0, by: -1) { longer[l] += longer[l + 1] }
+        // Sequences of length l start at position longer[l + 1] of `order`, in batch order.
+        var next = (0...steps).map { longer[$0 + 1] }
+        var order = [Int](repeating: 0, count: lengths.count)
+        for (index, length) in lengths.enumerated() {
+            let l = min(max(length, 0), steps)
+            order[next[l]] = index
+            next[l] += 1
+        }
+        self.order = order
+        activeCounts = (0..<steps).map { longer[$0 + 1] }
+        var offsets = [Int](repeating: 0, count: steps + 1)
+        for t in 0..<steps { offsets[t + 1] = offsets[t] + activeCounts[t] }
         self.offsets = offsets
-        isDense = lengths.allSatisfy { $0 == steps }
+        isDense = longer[steps] == lengths.count
     }
 
     /// packed[offsets[t] + j] = padded[t, order[j]] for the live rows.
