@@ -102,21 +102,35 @@ RK_ATTR static inline __attribute__((always_inline)) void RK_NAME(gemm_rows_pair
     RK_NAME(tile_store)(rows, 1, first, second, c, ldc, accumulate, nr);
 }
 
+// `ROWS(r)` with r the constant mr (1…MR; a full tile for mr ≥ MR), so each row count gets its own unrolled tile.
+#if RK_MR > 4
+#define RK_FOR_ROW_COUNT(mr, ROWS)                                                                      \
+    switch (mr) {                                                                                        \
+    case 1: ROWS(1); break;                                                                              \
+    case 2: ROWS(2); break;                                                                              \
+    case 3: ROWS(3); break;                                                                              \
+    case 4: ROWS(4); break;                                                                              \
+    case 5: ROWS(5); break;                                                                              \
+    default: ROWS(RK_MR); break;                                                                         \
+    }
+#else
+#define RK_FOR_ROW_COUNT(mr, ROWS)                                                                      \
+    switch (mr) {                                                                                        \
+    case 1: ROWS(1); break;                                                                              \
+    case 2: ROWS(2); break;                                                                              \
+    case 3: ROWS(3); break;                                                                              \
+    default: ROWS(RK_MR); break;                                                                         \
+    }
+#endif
+
 // One C tile for each row count 1…MR, A read with the given steps (constants where the callers' are: the tile
 // functions below are this one inlined with their own steps).
 RK_ATTR static inline __attribute__((always_inline)) void RK_NAME(gemm_tile_steps)(
     long kc, const float *restrict a, const long row_step, const long depth_step, const float *restrict b,
     float *restrict c, long ldc, int accumulate, long mr, long nr) {
-    switch (mr) {
-    case 1: RK_NAME(gemm_rows)(1, kc, a, row_step, depth_step, b, c, ldc, accumulate, nr); break;
-    case 2: RK_NAME(gemm_rows)(2, kc, a, row_step, depth_step, b, c, ldc, accumulate, nr); break;
-    case 3: RK_NAME(gemm_rows)(3, kc, a, row_step, depth_step, b, c, ldc, accumulate, nr); break;
-#if RK_MR > 4
-    case 4: RK_NAME(gemm_rows)(4, kc, a, row_step, depth_step, b, c, ldc, accumulate, nr); break;
-    case 5: RK_NAME(gemm_rows)(5, kc, a, row_step, depth_step, b, c, ldc, accumulate, nr); break;
-#endif
-    default: RK_NAME(gemm_rows)(RK_MR, kc, a, row_step, depth_step, b, c, ldc, accumulate, nr); break;
-    }
+#define RK_ROWS(r) RK_NAME(gemm_rows)(r, kc, a, row_step, depth_step, b, c, ldc, accumulate, nr)
+    RK_FOR_ROW_COUNT(mr, RK_ROWS)
+#undef RK_ROWS
 }
 
 /// One C tile of recur_gemm_block (+)= A sliver · B panel, both packed: mr ≤ MR rows, nr ≤ NR columns.
@@ -164,16 +178,9 @@ RK_ATTR static void RK_NAME(gemm_block_direct)(long kc, const float *restrict a,
 RK_ATTR static void RK_NAME(gemm_tile_pair)(long k1, const float *restrict a1, long lda1, const float *restrict b1,
                                             long k2, const float *restrict a2, long lda2, const float *restrict b2,
                                             float *restrict c, long ldc, int accumulate, long mr, long nr) {
-    switch (mr) {
-    case 1: RK_NAME(gemm_rows_pair)(1, k1, a1, lda1, b1, k2, a2, lda2, b2, c, ldc, accumulate, nr); break;
-    case 2: RK_NAME(gemm_rows_pair)(2, k1, a1, lda1, b1, k2, a2, lda2, b2, c, ldc, accumulate, nr); break;
-    case 3: RK_NAME(gemm_rows_pair)(3, k1, a1, lda1, b1, k2, a2, lda2, b2, c, ldc, accumulate, nr); break;
-#if RK_MR > 4
-    case 4: RK_NAME(gemm_rows_pair)(4, k1, a1, lda1, b1, k2, a2, lda2, b2, c, ldc, accumulate, nr); break;
-    case 5: RK_NAME(gemm_rows_pair)(5, k1, a1, lda1, b1, k2, a2, lda2, b2, c, ldc, accumulate, nr); break;
-#endif
-    default: RK_NAME(gemm_rows_pair)(RK_MR, k1, a1, lda1, b1, k2, a2, lda2, b2, c, ldc, accumulate, nr); break;
-    }
+#define RK_ROWS(r) RK_NAME(gemm_rows_pair)(r, k1, a1, lda1, b1, k2, a2, lda2, b2, c, ldc, accumulate, nr)
+    RK_FOR_ROW_COUNT(mr, RK_ROWS)
+#undef RK_ROWS
 }
 
 /// Two products into the same C in one pass over its tiles (see recur_gemm_block_direct_pair).
@@ -446,4 +453,5 @@ RK_ELEMENTWISE(tanh, tanhv)
 #include "Cells.inc.h"
 
 #undef RK_NR
+#undef RK_FOR_ROW_COUNT
 #undef RK_SPLAT
