@@ -165,6 +165,50 @@ struct MatrixProductTests {
         }
     }
 
+    @Test("Two products sharing B give each C the bits of its own product", arguments: CPUKernel.supported)
+    func productsSharingB(kernel: CPUKernel) {
+        // A weight-gradient shape (x and h<t-1> transposed, B = dGates), mixed forms, a product of two rows (which
+        // runs apart), and more threads than C4 uses.
+        let cases: [(m1: Int, m2: Int, n: Int, k: Int, transpose1: Bool, transpose2: Bool, threads: Int)] = [
+            (65, 128, 512, 300, true, true, 2), (7, 33, 16 * 3 + 5, 260, false, true, 1),
+            (2, 40, 70, 33, true, false, 2), (100, 3, 40, 520, true, true, 3), (13, 13, 16, 1, false, false, 1),
+        ]
+        for (index, c) in cases.enumerated() {
+            let settings = ComputeSettings(kernel: kernel, threadCount: c.threads)
+            let seed = UInt64(90 + 5 * index), ldb = c.n + 1
+            let lda1 = (c.transpose1 ? c.m1 : c.k) + 2, lda2 = (c.transpose2 ? c.m2 : c.k) + 3
+            let a1 = randomScalars((c.transpose1 ? c.k : c.m1) * lda1, seed: seed)
+            let a2 = randomScalars((c.transpose2 ? c.k : c.m2) * lda2, seed: seed + 1)
+            let b = randomScalars(c.k * ldb, seed: seed + 2)
+            let ldc1 = c.n + 2, ldc2 = c.n
+            let start1 = randomScalars(c.m1 * ldc1, seed: seed + 3), start2 = randomScalars(c.m2 * ldc2, seed: seed + 4)
+            for accumulate in [false, true] {
+                var apart1 = start1, apart2 = start2, together1 = start1, together2 = start2
+                MatrixProduct.multiply(m: c.m1, n: c.n, k: c.k, a: a1, lda: lda1, transposeA: c.transpose1, b: b, ldb: ldb,
+                                       c: &apart1, ldc: ldc1, accumulate: accumulate, settings: settings)
+                MatrixProduct.multiply(m: c.m2, n: c.n, k: c.k, a: a2, lda: lda2, transposeA: c.transpose2, b: b, ldb: ldb,
+                                       c: &apart2, ldc: ldc2, accumulate: accumulate, settings: settings)
+                a1.withUnsafeBufferPointer { a1 in
+                    a2.withUnsafeBufferPointer { a2 in
+                        together1.withUnsafeMutableBufferPointer { c1 in
+                            together2.withUnsafeMutableBufferPointer { c2 in
+                                MatrixProduct.multiply(
+                                    LeftFactor(m: c.m1, a: a1.baseAddress!, lda: lda1, transposeA: c.transpose1,
+                                               c: c1.baseAddress!, ldc: ldc1),
+                                    LeftFactor(m: c.m2, a: a2.baseAddress!, lda: lda2, transposeA: c.transpose2,
+                                               c: c2.baseAddress!, ldc: ldc2),
+                                    n: c.n, k: c.k, b: b, ldb: ldb, accumulate: accumulate, settings: settings)
+                            }
+                        }
+                    }
+                }
+                let label = "\(kernel) \(c.m1) and \(c.m2) × \(c.n), K \(c.k), \(c.threads) threads, accumulate \(accumulate)"
+                #expect(zip(together1, apart1).allSatisfy { $0.bitPattern == $1.bitPattern }, "first: \(label)")
+                #expect(zip(together2, apart2).allSatisfy { $0.bitPattern == $1.bitPattern }, "second: \(label)")
+            }
+        }
+    }
+
     @Test("Row tiles cover the rows in order, none taller than the tile or, past the first, shorter than half of it")
     func rowTiles() {
         for height in [4, 6] {

@@ -110,6 +110,9 @@ void recur_pack_rows(const float *a, long lda, long rows, long kc, long height, 
 /// The same sliver from A stored transposed (column i of the sliver is row p of the storage):
 ///   out[p·height + i] = a[p·lda + i] for i < rows, 0 for rows ≤ i < height.
 void recur_pack_columns(const float *a, long lda, long rows, long kc, long height, float *out);
+/// recur_pack_columns for every sliver of `rows` rows (any number), sliver s at out + s·height·kc; the rows past
+/// the last whole sliver are zero-padded to `height`.
+void recur_pack_columns_slivers(const float *a, long lda, long rows, long kc, long height, float *out);
 
 /// Asks the CPU to start loading `bytes` bytes at `p` into its caches (for writing too when `for_write`).
 void recur_prefetch(const void *p, long bytes, int for_write);

@@ -30,6 +30,11 @@ public protocol RecurrentScalar: BinaryFloatingPoint, Sendable, CellPointwise {
                          b: UnsafePointer<Self>, ldb: Int, transposeB: Bool,
                          c: UnsafeMutablePointer<Self>, ldc: Int, accumulate: Bool, settings: ComputeSettings)
 
+    /// C₁ (+)= op(A₁)·B and C₂ (+)= op(A₂)·B for one B, K×N stored K×N with leading dimension `ldb`: each C the
+    /// bits its own product gives it, B packed once for both (`MatrixProduct.multiply(_:_:n:k:b:…)`).
+    static func multiply(_ first: LeftFactor<Self>, _ second: LeftFactor<Self>, n: Int, k: Int,
+                         sharing b: UnsafePointer<Self>, ldb: Int, accumulate: Bool, settings: ComputeSettings)
+
     /// x ← eˣ for `count` elements.
     static func exp(_ x: UnsafeMutablePointer<Self>, count: Int, settings: ComputeSettings)
 
@@ -64,6 +69,12 @@ extension Float: RecurrentScalar {
                                 c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, settings: ComputeSettings) {
         MatrixProduct.multiply(m: m, n: n, k: k, a: a, lda: lda, transposeA: transposeA, b: b, ldb: ldb,
                                transposeB: transposeB, c: c, ldc: ldc, accumulate: accumulate, settings: settings)
+    }
+
+    public static func multiply(_ first: LeftFactor<Float>, _ second: LeftFactor<Float>, n: Int, k: Int,
+                                sharing b: UnsafePointer<Float>, ldb: Int, accumulate: Bool, settings: ComputeSettings) {
+        MatrixProduct.multiply(first, second, n: n, k: k, b: b, ldb: ldb, transposeB: false,
+                               accumulate: accumulate, settings: settings)
     }
 
     public static func exp(_ x: UnsafeMutablePointer<Float>, count: Int, settings: ComputeSettings) {
@@ -114,6 +125,14 @@ extension Double: RecurrentScalar {
                 }
                 c[i * ldc + j] = accumulate ? c[i * ldc + j] + sum : sum
             }
+        }
+    }
+
+    public static func multiply(_ first: LeftFactor<Double>, _ second: LeftFactor<Double>, n: Int, k: Int,
+                                sharing b: UnsafePointer<Double>, ldb: Int, accumulate: Bool, settings: ComputeSettings) {
+        for left in [first, second] {
+            multiply(m: left.m, n: n, k: k, a: left.a, lda: left.lda, transposeA: left.transposeA, b: b, ldb: ldb,
+                     transposeB: false, c: left.c, ldc: left.ldc, accumulate: accumulate, settings: settings)
         }
     }
 
