@@ -383,7 +383,7 @@ public enum MatrixProduct {
     ) {
         let kc = depth.count
         // Stored transposed, with a sliver's row a whole cache line (B's panels): every sliver at once, reading A's
-        // stored rows from start to end (C4 training, one thread: packing 7.3 → 5.0 % of the samples). Narrower
+        // stored rows from start to end (C4 training, one thread: packing 7.3 → 4.6 % of the samples). Narrower
         // slivers (A's, 6 rows) keep one at a time: a line serves the next slivers from L1, and all at once
         // measured 1.5 % slower in C3 training.
         if transposed && height * MemoryLayout<Float>.stride >= 64 {
