@@ -251,12 +251,7 @@ void recur_pack_columns_slivers(const float *restrict a, long lda, long rows, lo
     case 6: RK_PACK_SLIVERS(6) break;
     case 8: RK_PACK_SLIVERS(8) break;
     case 16: RK_PACK_SLIVERS(16) break;
-    default:
-        for (long p = 0; p < kc; p++) {
-            for (long s = 0; s < whole; s++) {
-                for (long i = 0; i < height; i++) out[s * height * kc + p * height + i] = a[p * lda + s * height + i];
-            }
-        }
+    default: RK_PACK_SLIVERS(height) break;
     }
     if (whole * height < rows) {
         recur_pack_columns(a + whole * height, lda, rows - whole * height, kc, height, out + whole * height * kc);

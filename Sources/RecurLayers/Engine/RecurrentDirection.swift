@@ -515,9 +515,9 @@ final class RecurrentDirection<S: RecurrentScalar> {
         // packed it again, as A (C4 training, one thread: packing 9.8 → 7.3 % of the samples, adding the
         // transposes 0.7 → 1.5 %).
         let panel = settings.kernel.tileColumns
-        let hiddenAlongside = !course && dHiddenGates === dGates
-        var hiddenDone = false
-        if inputSize % panel != 0 && g % panel == 0 {
+        let inputTransposed = inputSize % panel != 0 && g % panel == 0
+        let hiddenAlongside = inputTransposed && !course && dHiddenGates === dGates
+        if inputTransposed {
             let transposed = ScalarBuffer<S>(uninitializedCount: inputSize * g, workspace: workspace)   // written whole
             let inputFactor = LeftFactor(m: inputSize, a: x, lda: inputSize, transposeA: true, c: transposed.pointer,
                                          ldc: g)
@@ -528,7 +528,6 @@ final class RecurrentDirection<S: RecurrentScalar> {
                                       c: hiddenTransposed.pointer, ldc: g),
                            n: g, k: rows, sharing: dGates.pointer, ldb: g, accumulate: false, settings: settings)
                 addTransposed(hiddenTransposed.pointer, into: dw.hiddenWeight, rows: g, columns: h)
-                hiddenDone = true
             } else {
                 S.multiply(m: inputSize, n: g, k: rows, a: x, lda: inputSize, transposeA: true,
                            b: dGates.pointer, ldb: g, transposeB: false, c: transposed.pointer, ldc: g,
@@ -548,7 +547,7 @@ final class RecurrentDirection<S: RecurrentScalar> {
             S.multiply(m: h, n: h, k: rows, a: dGates.pointer + 2 * h, lda: g, transposeA: true,
                        b: resetHidden.pointer, ldb: h, transposeB: false, c: dw.hiddenWeight + 2 * h * h, ldc: h,
                        accumulate: true, settings: settings)
-        } else if !hiddenDone {
+        } else if !hiddenAlongside {
             // dW_hh += dHiddenGatesᵀ·h<t-1>: [G, N]·[N, H].
             S.multiply(m: g, n: h, k: rows, a: dHiddenGates.pointer, lda: g, transposeA: true,
                        b: previousHidden.pointer, ldb: h, transposeB: false, c: dw.hiddenWeight, ldc: h,
