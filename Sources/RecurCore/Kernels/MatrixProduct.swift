@@ -56,8 +56,7 @@ public enum MatrixProduct {
         accumulate: Bool = false, settings: ComputeSettings = .current
     ) {
         checkDimensions(m: m, n: n, k: k, lda: lda, transposeA: transposeA, ldc: ldc)
-        require(ldb >= max(1, transposeB ? k : n),
-                     "ldb \(ldb) is smaller than a stored row of B (\(transposeB ? "N×K" : "K×N") = \(transposeB ? "\(n)×\(k)" : "\(k)×\(n)"))")
+        checkB(n: n, k: k, ldb: ldb, transposeB: transposeB)
         if m == 0 || n == 0 { return }
         if k == 0 { clear(m: m, n: n, c: c, ldc: ldc, unless: accumulate); return }
         let operandB = BOperand.matrix(b, ldb: ldb, transposed: transposeB)
@@ -130,8 +129,7 @@ public enum MatrixProduct {
         for left in [first, second] {
             checkDimensions(m: left.m, n: n, k: k, lda: left.lda, transposeA: left.transposeA, ldc: left.ldc)
         }
-        require(ldb >= max(1, transposeB ? k : n),
-                "ldb \(ldb) is smaller than a stored row of B (\(transposeB ? "N×K" : "K×N") = \(transposeB ? "\(n)×\(k)" : "\(k)×\(n)"))")
+        checkB(n: n, k: k, ldb: ldb, transposeB: transposeB)
         let kernel = settings.kernel, nr = kernel.tileColumns
         guard min(first.m, second.m) > vectorRowLimit, n > 0, k > 0 else {
             for left in [first, second] {
@@ -169,6 +167,11 @@ public enum MatrixProduct {
         require(lda >= max(1, transposeA ? m : k),
                      "lda \(lda) is smaller than a stored row of A (\(transposeA ? "K×M" : "M×K") = \(transposeA ? "\(k)×\(m)" : "\(m)×\(k)"))")
         require(ldc >= max(1, n), "ldc \(ldc) is smaller than a row of C (M×N = \(m)×\(n))")
+    }
+
+    private static func checkB(n: Int, k: Int, ldb: Int, transposeB: Bool) {
+        require(ldb >= max(1, transposeB ? k : n),
+                "ldb \(ldb) is smaller than a stored row of B (\(transposeB ? "N×K" : "K×N") = \(transposeB ? "\(n)×\(k)" : "\(k)×\(n)"))")
     }
 
     private static func threads(_ m: Int, _ n: Int, _ k: Int, _ settings: ComputeSettings) -> Int {
