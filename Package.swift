@@ -1,4 +1,5 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.2
+// Swift 6.2 or newer: the tests use Swift Testing's exit tests, which came with 6.2.
 import PackageDescription
 
 let package = Package(
@@ -12,6 +13,7 @@ let package = Package(
     // MARK: - Dependencies
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
     targets: [
         // MARK: - Kernels (C, ISA-specific inner loops chosen at run time; no unsafeFlags)
@@ -36,10 +38,13 @@ let package = Package(
         ),
 
         // MARK: - Tests
-        .testTarget(name: "RecurCoreTests", dependencies: ["RecurCore"], exclude: ["Fixtures"]),
-        .testTarget(name: "RecurLayersTests", dependencies: ["RecurLayers"], exclude: ["Fixtures"]),
-        .testTarget(name: "RecurTextTests", dependencies: ["RecurText"]),
-        .testTarget(name: "RecurTrainingTests", dependencies: ["RecurTraining", "RecurModels", "RecurText"]),
-        .testTarget(name: "RecurCLITests", dependencies: ["recur", "Recur"], exclude: ["Fixtures"]),
+        .target(name: "RecurTestSupport", dependencies: ["RecurCore"], path: "Tests/RecurTestSupport"),
+        .testTarget(name: "RecurCoreTests", dependencies: ["RecurCore", "RecurTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "RecurLayersTests", dependencies: ["RecurLayers", "RecurTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "RecurTextTests", dependencies: ["RecurText", "RecurTestSupport"]),
+        .testTarget(name: "RecurTrainingTests",
+                    dependencies: ["RecurTraining", "RecurModels", "RecurText", "RecurTestSupport"]),
+        .testTarget(name: "RecurCLITests", dependencies: ["recur", "Recur", "RecurTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "RecurDocumentationTests", dependencies: ["Recur", "RecurTestSupport"]),
     ]
 )

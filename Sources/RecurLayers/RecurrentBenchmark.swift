@@ -10,27 +10,27 @@ import RecurCore
 /// - `infer`: forward without caches.
 /// - `step`: one time step per call with the state carried over, as sampling does.
 /// Tokens are batch × sequence length per call (batch per call for `step`).
-public struct RecurrentBenchmark {
-    public enum Mode: String, CaseIterable, Sendable {
+package struct RecurrentBenchmark {
+    package enum Mode: String, CaseIterable, Sendable {
         case train, infer, step
     }
 
-    public struct Result: Sendable {
-        public var tokensPerSecond: Double
-        public var microsecondsPerToken: Double { 1e6 / tokensPerSecond }
+    package struct Result: Sendable {
+        package var tokensPerSecond: Double
+        package var microsecondsPerToken: Double { 1e6 / tokensPerSecond }
         /// Matrix-product GFLOP/s, counted as the peer does: 2·B·G·H·(D_l + H) per step, layer and direction,
         /// times 3 for training.
-        public var gflops: Double
+        package var gflops: Double
     }
 
-    public var configuration: RecurrentConfiguration
-    public var batchSize: Int
-    public var sequenceLength: Int
-    public var mode: Mode
-    public var repeats: Int
-    public var minimumTime: Double
+    package var configuration: RecurrentConfiguration
+    package var batchSize: Int
+    package var sequenceLength: Int
+    package var mode: Mode
+    package var repeats: Int
+    package var minimumTime: Double
 
-    public init(configuration: RecurrentConfiguration, batchSize: Int, sequenceLength: Int, mode: Mode,
+    package init(configuration: RecurrentConfiguration, batchSize: Int, sequenceLength: Int, mode: Mode,
                 repeats: Int = 7, minimumTime: Double = 0.25) {
         require(batchSize >= 1 && sequenceLength >= 1 && repeats >= 1 && minimumTime > 0,
                 "a benchmark needs positive sizes, repeats and time")
@@ -43,7 +43,7 @@ public struct RecurrentBenchmark {
     }
 
     /// Matrix-product FLOPs of one forward pass over `steps` steps.
-    public func forwardOperations(steps: Int) -> Double {
+    package func forwardOperations(steps: Int) -> Double {
         let c = configuration
         return (0..<c.layers).reduce(0.0) { total, layer in
             total + 2 * Double(batchSize * c.gateWidth) * Double(c.inputSize(ofLayer: layer) + c.hiddenSize)
@@ -51,7 +51,7 @@ public struct RecurrentBenchmark {
         }
     }
 
-    public func run(settings: ComputeSettings) -> Result {
+    package func run(settings: ComputeSettings) -> Result {
         var generator = SeededGenerator(seed: 2024)
         let network = RecurrentNetwork(configuration, using: &generator)
         let call: () -> Void

@@ -6,30 +6,30 @@ import RecurCore
 /// It exists so that finite differences can test the production backward pass to 1e-6 (in Float32, rounding
 /// alone limits such a check to about 1e-3), and so that a learner can print every step in full precision.
 /// Arrays are row-major with the shapes of the Tensor API; `parameters` is in `RecurrentNetwork.parameters` order.
-public struct Float64Recurrent {
-    public let configuration: RecurrentConfiguration
-    public var parameters: [[Double]]
+struct Float64Recurrent {
+    let configuration: RecurrentConfiguration
+    var parameters: [[Double]]
 
     /// Copies `network`'s weights.
-    public init(_ network: RecurrentNetwork) {
+    init(_ network: RecurrentNetwork) {
         configuration = network.configuration
         parameters = network.parameters.map { $0.value.scalars.map(Double.init) }
     }
 
     /// What `forward` returns; shapes as in `RecurrentOutput`.
-    public struct Output {
-        public var outputs: [Double], last: [Double], hidden: [Double], cellState: [Double]?
+    struct Output {
+        var outputs: [Double], last: [Double], hidden: [Double], cellState: [Double]?
     }
 
     /// What `gradients` returns: dL/d(each parameter), dL/dx and dL/d(initial state).
-    public struct Gradients {
-        public var parameters: [[Double]], input: [Double], initialHidden: [Double], initialCellState: [Double]?
+    struct Gradients {
+        var parameters: [[Double]], input: [Double], initialHidden: [Double], initialCellState: [Double]?
     }
 
     /// One forward pass.
     /// - Parameters: input [T, B, D]; initial states [L·Dir, B, H] (nil: zeros); `dropoutSeed` draws dropout
     ///   masks exactly as `RecurrentNetwork.forward` does with `SeededGenerator(seed:)` (nil: no dropout).
-    public func forward(input: [Double], steps: Int, batchSize: Int, lengths: [Int]? = nil,
+    func forward(input: [Double], steps: Int, batchSize: Int, lengths: [Int]? = nil,
                         initialHidden: [Double]? = nil, initialCellState: [Double]? = nil,
                         dropoutSeed: UInt64? = nil) -> Output {
         run(input: input, steps: steps, batchSize: batchSize, lengths: lengths, initialHidden: initialHidden,
@@ -37,7 +37,7 @@ public struct Float64Recurrent {
     }
 
     /// A forward and a backward pass; upstream gradients default to zeros.
-    public func gradients(input: [Double], steps: Int, batchSize: Int, lengths: [Int]? = nil,
+    func gradients(input: [Double], steps: Int, batchSize: Int, lengths: [Int]? = nil,
                           initialHidden: [Double]? = nil, initialCellState: [Double]? = nil, dropoutSeed: UInt64? = nil,
                           outputGradient: [Double]? = nil, lastGradient: [Double]? = nil,
                           finalHiddenGradient: [Double]? = nil, finalCellStateGradient: [Double]? = nil) -> Gradients {

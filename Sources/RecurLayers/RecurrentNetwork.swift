@@ -72,7 +72,7 @@ public final class RecurrentNetwork {
     /// In PyTorch's registration order: per layer, per direction, weight_ih, weight_hh, bias_ih, bias_hh.
     public let parameters: [Parameter]
     /// Buffers kept from one pass for the next (about one pass's peak memory); `workspace.release()` frees them.
-    public let workspace = Workspace<Float>()
+    public let workspace = Workspace()
     /// W_ihᵀ and W_hhᵀ of every layer and direction packed for inference passes (as much memory as the weights),
     /// with the parameter versions and kernel they were packed for. A training pass packs its own: the optimizer
     /// changes the weights between passes.
@@ -162,6 +162,8 @@ public final class RecurrentNetwork {
     ///   - input: [T, B, D].
     ///   - lengths: steps of each of the B sequences, each in 0…T (nil: all T).
     ///   - initialState: [L·Dir, B, H] (nil: zeros).
+    ///   - settings: the kernel and the number of threads.
+    /// - Returns: the outputs [T, B, outputSize], the last outputs [B, outputSize] and the final state.
     public func callAsFunction(_ input: Tensor, lengths: [Int]? = nil, initialState: RecurrentState? = nil,
                                settings: ComputeSettings = .current) -> RecurrentOutput {
         var noDropout: SeededGenerator? = nil

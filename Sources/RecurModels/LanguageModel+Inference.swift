@@ -10,7 +10,7 @@ extension LanguageModel {
         configuration.startToken.flatMap { tokens.firstIndex(of: $0) } ?? -1
     }
 
-    /// log p(tᵢ | start, t₁ … tᵢ₋₁), natural log, for every token of every sequence — the seed's
+    /// log p(tᵢ | start, t₁ … tᵢ₋₁), natural log, for every token of every sequence — the course's
     /// P(y<1>, …, y<Ty>) = Π P(y<t> | y<1> … y<t−1>) taken apart, one factor per token.
     /// - Parameters: sequences of ids (each scored from the start input, all in one ragged batch); start the
     ///   input before the first token (−1: zeros); valuesPerWindow: long sequences go through in windows of
@@ -109,7 +109,7 @@ public struct SamplingOptions: Sendable, Equatable {
     public var topK: Int?
     /// Keep the fewest most likely tokens whose probabilities add up to at least p (nucleus sampling; nil: all).
     public var topP: Double?
-    /// Never draw this token (the seed's "reject `<UNK>`"); nil: none.
+    /// Never draw this token (the course's "reject `<UNK>`"); nil: none.
     public var rejected: Int?
 
     public init(temperature: Double = 1, topK: Int? = nil, topP: Double? = nil, rejected: Int? = nil) {
@@ -156,7 +156,7 @@ public struct SamplingOptions: Sendable, Equatable {
     }
 }
 
-/// Draws a sequence from a language model one token at a time, as the seed samples: start from a<0> = 0 and
+/// Draws a sequence from a language model one token at a time, as the course samples: start from a<0> = 0 and
 /// the start input, draw y<t> from ŷ<t>, feed it back as x<t+1>, until the end token or the length.
 ///
 ///     let sampler = Sampler(model: model, start: model.startID(in: vocabulary.tokens))

@@ -26,16 +26,10 @@ public struct PyTorchLanguageModelConfig: Codable, Equatable, Sendable {
     public var startToken: String?
     public var nonlinearity: String?
 
-    enum CodingKeys: String, CodingKey {
-        case cell, layers, level, bidirectional, nonlinearity
-        case embeddingSize = "embedding_size", hiddenSize = "hidden_size", vocabularySize = "vocabulary_size"
-        case eosToken = "eos_token", unkToken = "unk_token", startToken = "start_token"
-    }
-
     /// Reads the JSON, naming what is missing or wrong.
     public static func decode(_ data: Data) throws(InterchangeError) -> PyTorchLanguageModelConfig {
         do {
-            return try JSONDecoder().decode(PyTorchLanguageModelConfig.self, from: data)
+            return try RecurJSON.decoder().decode(PyTorchLanguageModelConfig.self, from: data)
         } catch let DecodingError.keyNotFound(key, _) {
             throw InterchangeError("it has no \"\(key.stringValue)\"")
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
@@ -47,9 +41,7 @@ public struct PyTorchLanguageModelConfig: Codable, Equatable, Sendable {
     }
 
     public func encoded() -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return try! encoder.encode(self) + Data("\n".utf8)
+        try! RecurJSON.encoder(pretty: true).encode(self) + Data("\n".utf8)
     }
 
     /// The description of `configuration` with `vocabulary`.

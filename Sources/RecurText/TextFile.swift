@@ -3,7 +3,9 @@ import Foundation
 /// Reads a text file as UTF-8, refusing what is not text with a message a user can act on.
 public enum TextFile {
     /// The file's text.
-    /// - Parameter replacingInvalid: decode bytes that are not UTF-8 as U+FFFD instead of refusing the file.
+    /// - Parameters:
+    ///   - path: the file, named in every error.
+    ///   - replacingInvalid: decode bytes that are not UTF-8 as U+FFFD instead of refusing the file.
     /// - Throws: `TextFileError` when the file is missing, empty, binary (contains a NUL byte), or not valid
     ///   UTF-8 (with the byte offset and line of the first bad byte).
     public static func read(_ path: String, replacingInvalid: Bool = false) throws(TextFileError) -> String {

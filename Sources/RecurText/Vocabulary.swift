@@ -1,4 +1,4 @@
-/// The tokens of a corpus, each with an id: the seed's `char_to_ix` / `ix_to_char`, for characters or words.
+/// The tokens of a corpus, each with an id: the course's `char_to_ix` / `ix_to_char`, for characters or words.
 ///
 /// **Characters** (`Vocabulary(characters:)`): every distinct character (an extended grapheme cluster, what
 /// Swift's `Character` is, so "é" written as e + combining accent is one token), in Unicode scalar order as the
@@ -6,7 +6,7 @@
 /// '\n', is the end token.
 ///
 /// **Words** (`Vocabulary(words:…)`): each line is split on spaces and tabs, and the end token (`<eos>` by
-/// default) is appended to every line, as the seed adds `<EOS>` at the end of each sentence and as PTB's
+/// default) is appended to every line, as the course adds `<EOS>` at the end of each sentence and as PTB's
 /// convention does. Words are ordered by count (most frequent first; ties alphabetically). Words below
 /// `minimumCount`, or beyond the `maximumSize` most frequent, become the unknown token (`<unk>` by default,
 /// always in a word vocabulary). Lines are split on '\n' and "\r\n" only (never on U+0085 or U+2028).
@@ -102,6 +102,7 @@ public struct Vocabulary: Codable, Equatable, Sendable {
     /// one, is an error naming it and its position (in tokens). Reads the text once, without an array of
     /// token strings, so a large corpus costs little more than its ids.
     /// - Parameters:
+    ///   - text: the text, or a piece of it.
     ///   - completesLastLine: false when `text` is a piece of a longer text that stops inside a line (see
     ///     `TextFile.forEachPiece`): the end token then waits for the piece that ends the line.
     ///   - firstPosition: the position of `text`'s first token in the whole text, for the error's position.
@@ -115,6 +116,24 @@ public struct Vocabulary: Codable, Equatable, Sendable {
                 result.append(unknown)
             } else {
                 throw .unknownToken(token, position: firstPosition + result.count)
+            }
+        }
+        return result
+    }
+
+    /// The ids of `text` (see `split`), leaving out every token the vocabulary does not have and counting it in
+    /// `skipped` (a vocabulary with an unknown token maps such tokens to it instead, and skips nothing). For
+    /// scoring a text that holds a few characters a model never saw: the rest is read as if they were not there.
+    public func encode(_ text: String, completesLastLine: Bool = true, skipping skipped: inout SkippedTokens) -> [Int] {
+        var result: [Int] = []
+        result.reserveCapacity(level == .char ? text.utf8.count : text.utf8.count / 4)
+        forEachToken(of: text, completesLastLine: completesLastLine) { token in
+            if let id = ids[token] {
+                result.append(id)
+            } else if let unknown = unknownID {
+                result.append(unknown)
+            } else {
+                skipped.add(token)
             }
         }
         return result
@@ -140,6 +159,13 @@ public struct Vocabulary: Codable, Equatable, Sendable {
     public func encodeSentence(_ sentence: String) throws(VocabularyError) -> [Int] {
         let trimmed = sentence.last == "\n" || sentence.last == "\r\n" ? String(sentence.dropLast()) : sentence
         let ids = try encode(trimmed)
+        return level == .word ? ids : ids + [endID]
+    }
+
+    /// ``encodeSentence(_:)`` leaving out the tokens the vocabulary does not have (see ``encode(_:completesLastLine:skipping:)``).
+    public func encodeSentence(_ sentence: String, skipping skipped: inout SkippedTokens) -> [Int] {
+        let trimmed = sentence.last == "\n" || sentence.last == "\r\n" ? String(sentence.dropLast()) : sentence
+        let ids = encode(trimmed, skipping: &skipped)
         return level == .word ? ids : ids + [endID]
     }
 
@@ -202,17 +228,61 @@ public struct Vocabulary: Codable, Equatable, Sendable {
     }
 }
 
+/// The tokens a text held that a vocabulary does not, left out by ``Vocabulary/encode(_:completesLastLine:skipping:)``.
+public struct SkippedTokens: Equatable, Sendable {
+    /// How many tokens were left out.
+    public private(set) var count = 0
+    /// How many characters they spanned.
+    public private(set) var characters = 0
+    /// Each distinct token left out, in order of first appearance, with how often it was.
+    public private(set) var tokens: [(token: String, count: Int)] = []
+    private var index: [String: Int] = [:]
+
+    /// Nothing skipped yet.
+    public init() {}
+
+    mutating func add(_ token: String) {
+        count += 1
+        characters += token.count
+        if let i = index[token] {
+            tokens[i].count += 1
+        } else {
+            index[token] = tokens.count
+            tokens.append((token, 1))
+        }
+    }
+
+    /// The tokens as a person reads them: `U+00E9 "é" ×3, U+00DF "ß"`, a character's code points shown
+    /// so that an invisible one can be found; the first `limit` distinct tokens, then how many more.
+    public func summary(limit: Int = 20) -> String {
+        var parts = tokens.prefix(limit).map { token, count in
+            VocabularyError.shown(token) + (count > 1 ? " ×\(count)" : "")
+        }
+        if tokens.count > limit { parts.append("and \(tokens.count - limit) more") }
+        return parts.joined(separator: ", ")
+    }
+
+    public static func == (a: SkippedTokens, b: SkippedTokens) -> Bool {
+        a.count == b.count && a.tokens.map(\.token) == b.tokens.map(\.token) && a.tokens.map(\.count) == b.tokens.map(\.count)
+    }
+}
+
+/// A text that a vocabulary cannot encode.
 public enum VocabularyError: Error, Equatable, CustomStringConvertible {
     case unknownToken(String, position: Int)
 
     public var description: String {
         switch self {
         case .unknownToken(let token, let position):
-            let shown = token.count == 1
-                ? token.unicodeScalars.map { "U+" + String($0.value, radix: 16, uppercase: true) }.joined(separator: " ") + " \(token.debugDescription)"
-                : token.debugDescription
-            return "\(shown) at token \(position) is not in the vocabulary (and it has no unknown token)"
+            return "\(VocabularyError.shown(token)) at token \(position) is not in the vocabulary (and it has no unknown token)"
         }
+    }
+
+    /// A token as an error shows it: a single character with its code points first (`U+00E9 "é"`).
+    static func shown(_ token: String) -> String {
+        token.count == 1
+            ? token.unicodeScalars.map { "U+" + String($0.value, radix: 16, uppercase: true) }.joined(separator: " ") + " \(token.debugDescription)"
+            : token.debugDescription
     }
 }
 

@@ -92,8 +92,9 @@ struct GemmBenchCommand: ParsableCommand {
         for shape in shapes {
             let gflops = benchmark.measure(shape, settings: settings)
             if json {
-                let line = "{\"m\":\(shape.m),\"n\":\(shape.n),\"k\":\(shape.k),\"transA\":\(shape.transposeA),\"transB\":\(shape.transposeB),\"packed\":\(shape.packed),\"threads\":\(settings.threadCount),\"kernel\":\"\(settings.kernel)\",\"gflops\":\(String(format: "%.2f", gflops))}"
-                print(line)
+                print(RecurJSON.line(GEMMRecord(m: shape.m, n: shape.n, k: shape.k, transposeA: shape.transposeA,
+                                                transposeB: shape.transposeB, packed: shape.packed,
+                                                threads: settings.threadCount, kernel: "\(settings.kernel)", gflops: gflops)))
             } else {
                 let form = (shape.transposeA ? "Aᵀ" : "A") + "·" + (shape.transposeB ? "Bᵀ" : "B") + (shape.packed ? " (B packed)" : "")
                 print("M=\(shape.m) N=\(shape.n) K=\(shape.k) \(form): \(String(format: "%.1f", gflops)) GFLOP/s")
@@ -124,10 +125,28 @@ struct PeakBenchCommand: ParsableCommand {
         let gflops = ArithmeticPeak(timing: windows.timing).measure(settings: settings)
         let perThread = gflops / Double(settings.threadCount)
         if json {
-            print("{\"threads\":\(settings.threadCount),\"kernel\":\"\(settings.kernel)\",\"gflops\":\(String(format: "%.2f", gflops)),\"gflops_per_thread\":\(String(format: "%.2f", perThread))}")
+            print(RecurJSON.line(PeakRecord(threads: settings.threadCount, kernel: "\(settings.kernel)", gflops: gflops,
+                                            gflopsPerThread: perThread)))
         } else {
             let threads = "\(settings.threadCount) thread\(settings.threadCount == 1 ? "" : "s")"
             print("kernel \(settings.kernel), \(threads): \(String(format: "%.1f", gflops)) GFLOP/s (\(String(format: "%.1f", perThread)) per thread)")
         }
     }
+}
+
+/// One line of `recur bench gemm --json`.
+struct GEMMRecord: Encodable {
+    var m: Int, n: Int, k: Int
+    var transposeA: Bool, transposeB: Bool, packed: Bool
+    var threads: Int
+    var kernel: String
+    var gflops: Double
+}
+
+/// The object `recur bench peak --json` prints.
+struct PeakRecord: Encodable {
+    var threads: Int
+    var kernel: String
+    var gflops: Double
+    var gflopsPerThread: Double
 }

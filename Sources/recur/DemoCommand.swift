@@ -79,7 +79,7 @@ struct DemoCommand: ParsableCommand {
         say(String(format: "Trained in %.0f s; training loss %.3f nats per character (it started at %.2f = ln %d).",
                      seconds, lastLoss, log(Double(vocabulary.count)), vocabulary.count))
 
-        // The seed's speech-recognition example: which of two sentences that sound alike is more likely?
+        // The course's speech-recognition example: which of two sentences that sound alike is more likely?
         let sentences = ["The apple and pair salad.", "The apple and pear salad."]
         let scores = model.tokenLogProbabilities(try sentences.map { try vocabulary.encodeSentence($0) }, start: start,
                                                  settings: settings).map { $0.reduce(0, +) }

@@ -11,13 +11,12 @@ func openModel(_ path: String) throws -> LanguageModelFile {
     }
 }
 
-/// One JSON object on one line, keys sorted.
-func jsonLine<T: Encodable>(_ value: T) -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    encoder.keyEncodingStrategy = .convertToSnakeCase
-    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-    return String(decoding: try! encoder.encode(value), as: UTF8.self)
+
+/// Says on standard error which tokens --skip-unknown left out, if any.
+func reportSkipped(_ skipped: SkippedTokens) {
+    guard skipped.count > 0 else { return }
+    let noun = skipped.count == 1 ? "token" : "tokens"
+    FileHandle.standardError.write(Data("recur: left out \(skipped.count) \(noun) the model has never seen: \(skipped.summary())\n".utf8))
 }
 
 // MARK: - sample
@@ -27,7 +26,7 @@ struct SampleCommand: ParsableCommand {
         commandName: "sample",
         abstract: "Write new text with a trained model, one token at a time.",
         discussion: """
-            The seed's procedure: start from a zero state and the model's start input (or the state after --prime), \
+            The course's procedure: start from a zero state and the model's start input (or the state after --prime), \
             draw each token from the softmax, feed it back, and stop after --length tokens or, with --stop-at-eos, \
             at the end token. Tokens are printed as they are drawn. --temperature 0 always takes the most likely token.
             """
@@ -93,7 +92,7 @@ struct ScoreCommand: ParsableCommand {
             log P(sentence) is the natural log of the product of the model's probability for each token given \
             the ones before it, the end token included (the model reads its start input first). Also printed: \
             the average per token and the perplexity, exp(−average). With several sentences they are ranked, \
-            most likely first — the seed's speech-recognition example: \
+            most likely first — the course's speech-recognition example: \
             recur score MODEL "The apple and pair salad." "The apple and pear salad."
             """
     )
@@ -101,7 +100,8 @@ struct ScoreCommand: ParsableCommand {
     @Argument(help: "The model (a checkpoint written by recur train).") var model: String
     @Argument(help: "Sentences to score (none: one per line from --file or standard input).") var sentences: [String] = []
     @Option(help: "A file with one sentence per line.") var file: String?
-    @Flag(help: "One JSON object per sentence and line: sentence, log_probability, tokens, perplexity, average_log_probability, rank.")
+    @Flag(help: "Leave out tokens the model has never seen (instead of stopping), and say which.") var skipUnknown = false
+    @Flag(help: "One JSON object per sentence and line: sentence, log_probability, tokens, perplexity, average_log_probability, rank, skipped_tokens.")
     var json = false
     @OptionGroup var compute: ComputeOptions
 
@@ -112,6 +112,7 @@ struct ScoreCommand: ParsableCommand {
         var averageLogProbability: Double
         var perplexity: Double
         var rank: Int
+        var skippedTokens: Int
     }
 
     func run() throws {
@@ -128,23 +129,33 @@ struct ScoreCommand: ParsableCommand {
             all = Vocabulary.lines(text).map(String.init).filter { !$0.isEmpty }
         }
         guard !all.isEmpty else { throw CommandFailure("no sentences to score") }
+        var skipped = SkippedTokens()
+        var skippedPerSentence: [Int] = []
         let ids = try all.enumerated().map { index, sentence in
+            if skipUnknown {
+                let before = skipped.count
+                defer { skippedPerSentence.append(skipped.count - before) }
+                return loaded.vocabulary.encodeSentence(sentence, skipping: &skipped)
+            }
             do {
+                skippedPerSentence.append(0)
                 return try loaded.vocabulary.encodeSentence(sentence)
             } catch {
-                throw CommandFailure("sentence \(index + 1) (\(sentence.debugDescription)): \(error)")
+                throw CommandFailure("sentence \(index + 1) (\(sentence.debugDescription)): \(error); --skip-unknown leaves such tokens out and scores the rest")
             }
         }
+        reportSkipped(skipped)
         let logProbabilities = loaded.model.tokenLogProbabilities(ids, start: loaded.start, settings: compute.settings)
-        var scores = zip(all, logProbabilities).map { sentence, values in
+        var scores = zip(all, logProbabilities).enumerated().map { index, pair in
+            let (sentence, values) = pair
             let total = values.reduce(0, +), average = total / Double(max(1, values.count))
             return Score(sentence: sentence, logProbability: total, tokens: values.count, averageLogProbability: average,
-                         perplexity: Foundation.exp(-average), rank: 0)
+                         perplexity: Foundation.exp(-average), rank: 0, skippedTokens: skippedPerSentence[index])
         }
         let order = scores.indices.sorted { scores[$0].logProbability > scores[$1].logProbability }
         for (rank, index) in order.enumerated() { scores[index].rank = rank + 1 }
         if json {
-            for score in scores { print(jsonLine(score)) }
+            for score in scores { print(RecurJSON.line(score)) }
             return
         }
         for index in order {
@@ -170,7 +181,8 @@ struct EvalCommand: ParsableCommand {
 
     @Argument(help: "The model (a checkpoint written by recur train).") var model: String
     @Option(help: "The text to evaluate.") var data: String
-    @Flag(help: "One JSON object: loss, perplexity, bits_per_character, tokens.") var json = false
+    @Flag(help: "Leave out tokens the model has never seen (instead of stopping), and say which.") var skipUnknown = false
+    @Flag(help: "One JSON object: loss, perplexity, bits_per_character, tokens, skipped_tokens, skipped.") var json = false
     @OptionGroup var compute: ComputeOptions
 
     struct Result: Encodable {
@@ -178,22 +190,44 @@ struct EvalCommand: ParsableCommand {
         var perplexity: Double
         var bitsPerCharacter: Double
         var tokens: Int
+        var skippedTokens: Int
+        /// Each token left out, with how often.
+        var skipped: [String: Int]
+    }
+
+    /// The ids of `text`, leaving out unknown tokens with --skip-unknown, else stopping at the first.
+    private func encode(_ text: String, vocabulary: Vocabulary, completesLastLine: Bool = true, firstPosition: Int = 0,
+                        sentence: Bool = false, skipped: inout SkippedTokens) throws -> [Int] {
+        if skipUnknown {
+            return sentence ? vocabulary.encodeSentence(text, skipping: &skipped)
+                            : vocabulary.encode(text, completesLastLine: completesLastLine, skipping: &skipped)
+        }
+        do {
+            return sentence ? try vocabulary.encodeSentence(text)
+                            : try vocabulary.encode(text, completesLastLine: completesLastLine, firstPosition: firstPosition)
+        } catch {
+            throw CommandFailure("\(data): \(error); --skip-unknown leaves such tokens out and scores the rest")
+        }
     }
 
     func run() throws {
         let loaded = try openModel(model)
         var total = 0.0, tokens = 0, characters = 0
+        var skipped = SkippedTokens()
         if loaded.start >= 0 {
             // A model trained on a stream reads the file as one stream, a piece at a time.
             var loss = StreamLoss(model: loaded.model, start: loaded.start)
             do {
                 try TextFile.forEachPiece(data, cutsAnywhereASCII: loaded.vocabulary.level == .char) { piece, endsLine in
-                    loss.add(try loaded.vocabulary.encode(piece, completesLastLine: endsLine, firstPosition: loss.tokens),
+                    loss.add(try encode(piece, vocabulary: loaded.vocabulary, completesLastLine: endsLine,
+                                        firstPosition: loss.tokens, skipped: &skipped),
                              settings: compute.settings)
                     characters += piece.count
                 }
             } catch let error as TextFileError {
                 throw CommandFailure("\(error)")
+            } catch let error as CommandFailure {
+                throw error
             } catch {
                 throw CommandFailure("\(data): \(error)")
             }
@@ -203,25 +237,26 @@ struct EvalCommand: ParsableCommand {
             let text: String
             do { text = try TextFile.read(data) } catch { throw CommandFailure("\(error)") }
             characters = text.count
-            do {
-                let lines = try Vocabulary.lines(text).filter { !$0.isEmpty }.map { try loaded.vocabulary.encodeSentence(String($0)) }
-                for chunk in stride(from: 0, to: lines.count, by: 64) {
-                    let part = Array(lines[chunk..<min(lines.count, chunk + 64)])
-                    for values in loaded.model.tokenLogProbabilities(part, start: -1, settings: compute.settings) {
-                        total -= values.reduce(0, +)
-                        tokens += values.count
-                    }
+            let lines = try Vocabulary.lines(text).filter { !$0.isEmpty }.map {
+                try encode(String($0), vocabulary: loaded.vocabulary, sentence: true, skipped: &skipped)
+            }
+            for chunk in stride(from: 0, to: lines.count, by: 64) {
+                let part = Array(lines[chunk..<min(lines.count, chunk + 64)])
+                for values in loaded.model.tokenLogProbabilities(part, start: -1, settings: compute.settings) {
+                    total -= values.reduce(0, +)
+                    tokens += values.count
                 }
-            } catch {
-                throw CommandFailure("\(data): \(error)")
             }
         }
+        reportSkipped(skipped)
+        characters -= skipped.characters
         guard tokens > 0 else { throw CommandFailure("\(data): nothing to evaluate") }
         let loss = total / Double(tokens)
         let result = Result(loss: loss, perplexity: Foundation.exp(loss), bitsPerCharacter: total / log(2) / Double(characters),
-                            tokens: tokens)
+                            tokens: tokens, skippedTokens: skipped.count,
+                            skipped: Dictionary(uniqueKeysWithValues: skipped.tokens.map { ($0.token, $0.count) }))
         if json {
-            print(jsonLine(result))
+            print(RecurJSON.line(result))
         } else {
             print(String(format: "loss %.4f nats/token · perplexity %.2f · %.4f bits/character · %d tokens",
                          result.loss, result.perplexity, result.bitsPerCharacter, result.tokens))
@@ -269,7 +304,7 @@ struct InspectCommand: ParsableCommand {
             bestValidationLoss: training?.progress.bestValidationLoss, validationHistory: training?.progress.validationHistory,
             options: training?.options)
         if json {
-            print(jsonLine(summary))
+            print(RecurJSON.line(summary))
             return
         }
         let c = document.model, r = c.recurrent

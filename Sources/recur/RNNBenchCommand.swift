@@ -62,8 +62,13 @@ struct RNNBenchCommand: ParsableCommand {
         let result = benchmark.run(settings: settings)
         let peak = peakResidentMegabytes()
         if json {
-            let config = "{\"cell\":\"\(cell)\",\"gru_variant\":\"\(gruVariant)\",\"activation\":\"\(activation)\",\"input_size\":\(inputSize),\"hidden_size\":\(hiddenSize),\"layers\":\(layers),\"batch_size\":\(batchSize),\"sequence_length\":\(sequenceLength),\"bidirectional\":\(bidirectional),\"threads\":\(settings.threadCount),\"kernel\":\"\(settings.kernel)\"}"
-            print("{\"config\":\(config),\"mode\":\"\(mode)\",\"tokens_per_second\":\(String(format: "%.1f", result.tokensPerSecond)),\"microseconds_per_token\":\(String(format: "%.3f", result.microsecondsPerToken)),\"gflops\":\(String(format: "%.2f", result.gflops)),\"peak_rss_mb\":\(String(format: "%.1f", peak))}")
+            let config = RNNBenchRecord.Config(
+                cell: cell, gruVariant: gruVariant, activation: activation, inputSize: inputSize, hiddenSize: hiddenSize,
+                layers: layers, batchSize: batchSize, sequenceLength: sequenceLength, bidirectional: bidirectional,
+                threads: settings.threadCount, kernel: "\(settings.kernel)")
+            print(RecurJSON.line(RNNBenchRecord(config: config, mode: mode, tokensPerSecond: result.tokensPerSecond,
+                                                microsecondsPerToken: result.microsecondsPerToken, gflops: result.gflops,
+                                                peakRssMb: peak)))
         } else {
             let shape = "\(cell) \(inputSize)→\(hiddenSize) ×\(layers)\(bidirectional ? " bidirectional" : ""), B\(batchSize)" +
                 (mode == "step" ? "" : " T\(sequenceLength)")
@@ -87,4 +92,21 @@ func peakResidentMegabytes() -> Double {
     #else
     return Double(usage.ru_maxrss) / 1_048_576     // bytes
     #endif
+}
+
+/// The object `recur bench rnn --json` prints.
+struct RNNBenchRecord: Encodable {
+    struct Config: Encodable {
+        var cell: String, gruVariant: String, activation: String
+        var inputSize: Int, hiddenSize: Int, layers: Int, batchSize: Int, sequenceLength: Int
+        var bidirectional: Bool
+        var threads: Int
+        var kernel: String
+    }
+    var config: Config
+    var mode: String
+    var tokensPerSecond: Double
+    var microsecondsPerToken: Double
+    var gflops: Double
+    var peakRssMb: Double
 }

@@ -3,7 +3,7 @@ import Foundation
 import Recur
 import Synchronization
 
-/// `recur train`: a character-level language model on a text file, with progress, logs, a loss plot,
+/// `recur train`: a language model, of characters or of words, on a text file, with progress, logs, a loss plot,
 /// checkpoints, Ctrl-C that saves, and exact resume.
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -272,7 +272,7 @@ func shellQuoted(_ word: String) -> String {
     return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
 }
 
-/// An error the user can act on: printed as `error: …` with exit status 1.
+/// An error the user can act on: printed as `Error: …` with exit status 1.
 struct CommandFailure: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import RecurTestSupport
 
 @Suite("recur command line", .serialized)
 struct CommandLineTests {
@@ -42,7 +43,7 @@ struct CommandLineTests {
         #expect(lines.count == 1)
         let object = try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any]
         #expect(object?["m"] as? Int == 7 && object?["n"] as? Int == 33 && object?["k"] as? Int == 5)
-        #expect(object?["transA"] as? Bool == false && object?["transB"] as? Bool == true)
+        #expect(object?["transpose_a"] as? Bool == false && object?["transpose_b"] as? Bool == true)
         #expect(object?["threads"] as? Int == 2)
         #expect((object?["gflops"] as? Double ?? 0) > 0)
     }

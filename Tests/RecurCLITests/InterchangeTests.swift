@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Recur
+import RecurTestSupport
 
 /// What Scripts/make_interchange_fixtures.py wrote: PyTorch models and PyTorch's scores of sentences.
 struct InterchangeFixtures: Decodable {
@@ -27,17 +28,12 @@ struct InterchangeFixtures: Decodable {
     var encoder: Encoder
 
     static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/interchange")
-    static let shared: InterchangeFixtures = {
-        let data = try! Data(contentsOf: folder.appendingPathComponent("expected.json"))
-        return try! JSONDecoder().decode(InterchangeFixtures.self, from: data)
-    }()
+    /// The file, read once; a missing or malformed file fails each test that reads it, naming the script.
+    static let shared = Result {
+        try loadFixture(InterchangeFixtures.self, from: folder.appendingPathComponent("expected.json"),
+                        writtenBy: "Scripts/make_interchange_fixtures.py")
+    }
     static func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
-}
-
-private func scratchFolder(_ name: String) throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("recur-\(name)-\(getpid())")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
 }
 
 private func safetensors(_ path: String) throws -> Safetensors {
@@ -47,10 +43,11 @@ private func safetensors(_ path: String) throws -> Safetensors {
 
 @Suite("Moving between Recur and PyTorch", .serialized)
 struct InterchangeTests {
-    static let fixtures = InterchangeFixtures.shared
+    static var fixtures: InterchangeFixtures { get throws { try InterchangeFixtures.shared.get() } }
 
     /// Imports fixture model `name` with the built binary; returns the Recur model's path.
     static func imported(_ name: String, into folder: URL) throws -> String {
+        let fixtures = try Self.fixtures
         let model = fixtures.models[name]!, output = folder.appendingPathComponent("\(name).recur").path
         let result = try RecurBinary.run(["import-torch", InterchangeFixtures.path(model.state),
                                           "--config", InterchangeFixtures.path(model.config),
@@ -62,10 +59,10 @@ struct InterchangeTests {
 
     @Test("import-torch, then score: PyTorch's log-probabilities, to 1e-4 per token", arguments: ["lstm", "gru", "rnn"])
     func importAndScore(_ name: String) throws {
-        let folder = try scratchFolder("import-\(name)")
+        let folder = try temporaryFolder("import-\(name)")
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = try Self.imported(name, into: folder)
-        let model = Self.fixtures.models[name]!
+        let model = (try Self.fixtures).models[name]!
         // Every token, through the library.
         let loaded = try LanguageModelFile.load(URL(fileURLWithPath: path))
         let ids = try model.sentences.map { try loaded.vocabulary.encodeSentence($0.sentence) }
@@ -90,13 +87,13 @@ struct InterchangeTests {
 
     @Test("export-torch writes PyTorch's names, the values imported, the config and the vocabulary", arguments: ["lstm", "gru", "rnn"])
     func exportRoundTrip(_ name: String) throws {
-        let folder = try scratchFolder("export-\(name)")
+        let folder = try temporaryFolder("export-\(name)")
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = try Self.imported(name, into: folder)
         let state = folder.appendingPathComponent("\(name).safetensors").path
         let result = try RecurBinary.run(["export-torch", path, "--output", state])
         #expect(result.status == 0, "\(result.standardError)")
-        let model = Self.fixtures.models[name]!
+        let model = (try Self.fixtures).models[name]!
         let original = try safetensors(InterchangeFixtures.path(model.state)), exported = try safetensors(state)
         let renamed = Dictionary(uniqueKeysWithValues: original.tensors.map { tensor -> (String, Tensor) in
             let name = tensor.name.hasPrefix("encoder.") ? "embedding." + tensor.name.dropFirst("encoder.".count) : tensor.name
@@ -113,7 +110,7 @@ struct InterchangeTests {
         if given.cell == "rnn" { given.nonlinearity = given.nonlinearity ?? "tanh" }
         #expect(written == given)
         let vocabulary = try String(contentsOfFile: folder.appendingPathComponent("\(name).vocab.txt").path, encoding: .utf8)
-        #expect(vocabulary == (try String(contentsOfFile: InterchangeFixtures.path(Self.fixtures.vocabulary), encoding: .utf8)))
+        #expect(vocabulary == (try String(contentsOfFile: InterchangeFixtures.path((try Self.fixtures).vocabulary), encoding: .utf8)))
     }
 
     @Test("a character vocabulary survives its file: line breaks, tabs, spaces and backslashes escaped")
@@ -129,9 +126,9 @@ struct InterchangeTests {
 
     @Test("what does not fit is named: a missing tensor, a wrong size, a bad config; the course GRU is refused with the reason")
     func refusals() throws {
-        let folder = try scratchFolder("interchange-refusals")
+        let folder = try temporaryFolder("interchange-refusals")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let rnn = Self.fixtures.models["rnn"]!, vocabulary = InterchangeFixtures.path(Self.fixtures.vocabulary)
+        let rnn = (try Self.fixtures).models["rnn"]!, vocabulary = InterchangeFixtures.path((try Self.fixtures).vocabulary)
         let output = folder.appendingPathComponent("m.recur").path
         func importing(_ state: String, config: String) throws -> RecurBinary.Output {
             try RecurBinary.run(["import-torch", state, "--config", config, "--vocabulary", vocabulary, "--output", output])
@@ -139,11 +136,11 @@ struct InterchangeTests {
         let unrenamed = try importing(InterchangeFixtures.path(rnn.state), config: InterchangeFixtures.path(rnn.config))
         #expect(unrenamed.status == 1 && unrenamed.standardError.contains("it has no embedding.weight; it has encoder.weight, which the model does not (--rename old=new maps name prefixes)"),
                 "\(unrenamed.standardError)")
-        var settings = try PyTorchLanguageModelConfig.decode(Data(contentsOf: URL(fileURLWithPath: InterchangeFixtures.path(Self.fixtures.models["lstm"]!.config))))
+        var settings = try PyTorchLanguageModelConfig.decode(Data(contentsOf: URL(fileURLWithPath: InterchangeFixtures.path((try Self.fixtures).models["lstm"]!.config))))
         settings.hiddenSize = 20
         let wrongSize = folder.appendingPathComponent("wrong.json")
         try settings.encoded().write(to: wrongSize)
-        let misshapen = try importing(InterchangeFixtures.path(Self.fixtures.models["lstm"]!.state), config: wrongSize.path)
+        let misshapen = try importing(InterchangeFixtures.path((try Self.fixtures).models["lstm"]!.state), config: wrongSize.path)
         #expect(misshapen.status == 1 && misshapen.standardError.contains("rnn.weight_ih_l0 is [64, 8], the configuration needs [80, 8]"),
                 "\(misshapen.standardError)")
         let missingKey = folder.appendingPathComponent("missing.json")
@@ -171,7 +168,7 @@ struct InterchangeTests {
 
     @Test("a bidirectional nn.LSTM's state_dict loads into a RecurrentNetwork and gives PyTorch's outputs over a packed batch")
     func bidirectionalEncoder() throws {
-        let encoder = Self.fixtures.encoder
+        let encoder = (try Self.fixtures).encoder
         let file = try safetensors(InterchangeFixtures.path(encoder.state))
         var weights: [String: Tensor] = [:]
         for (name, value) in file.tensors where name.hasPrefix("weight_") || name.hasPrefix("bias_") { weights[name] = value }

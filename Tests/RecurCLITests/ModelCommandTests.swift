@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import RecurTestSupport
 
 /// Models trained once for the tests below: characters (stream) and words (lines), on text of our own.
 private enum TrainedModels {
@@ -9,25 +10,34 @@ private enum TrainedModels {
         ["the apple and pear salad is good .", "a pear and an apple make a salad .", "the salad has a pear in it ."][i % 3]
     }.joined(separator: "\n") + "\n"
 
-    static func train(_ name: String, _ extra: [String]) -> String {
+    struct TrainingFailed: Error, CustomStringConvertible { var description: String }
+
+    static func train(_ name: String, _ extra: [String]) throws -> String {
         let data = folder.appendingPathComponent("text.txt")
-        try? Data(text.utf8).write(to: data)
+        try Data(text.utf8).write(to: data)
         let model = folder.appendingPathComponent(name).path
-        let result = try! RecurBinary.run(["train", "--data", data.path, "--hidden-size", "32", "--steps", "150",
-                                           "--learning-rate", "0.01", "--threads", "1", "--quiet", "--output", model] + extra)
-        precondition(result.status == 0, result.standardError)
+        let result = try RecurBinary.run(["train", "--data", data.path, "--hidden-size", "32", "--steps", "150",
+                                          "--learning-rate", "0.01", "--threads", "1", "--quiet", "--output", model] + extra)
+        guard result.status == 0 else { throw TrainingFailed(description: "recur train \(name): \(result.standardError)") }
         return model
     }
 
-    static let characters = train("chars.recur", ["--batch-size", "4", "--sequence-length", "32", "--validate-every", "50"])
-    static let words = train("words.recur", ["--level", "word", "--layout", "lines", "--embedding-size", "8", "--batch-size", "8"])
+    /// Trained on first use; a failure fails each test that needs the model, not the whole run.
+    private static let trainedCharacters = Result {
+        try train("chars.recur", ["--batch-size", "4", "--sequence-length", "32", "--validate-every", "50"])
+    }
+    private static let trainedWords = Result {
+        try train("words.recur", ["--level", "word", "--layout", "lines", "--embedding-size", "8", "--batch-size", "8"])
+    }
+    static var characters: String { get throws { try trainedCharacters.get() } }
+    static var words: String { get throws { try trainedWords.get() } }
 }
 
 @Suite("recur sample, score, eval, inspect", .serialized)
 struct ModelCommandTests {
     @Test("score ranks sentences, most likely first; --json has the documented keys")
     func score() throws {
-        let model = TrainedModels.characters
+        let model = try TrainedModels.characters
         let result = try RecurBinary.run(["score", model, "the apple and paer salad is good .", "the apple and pear salad is good ."])
         #expect(result.status == 0, "\(result.standardError)")
         let lines = result.standardOutput.split(separator: "\n")
@@ -38,7 +48,8 @@ struct ModelCommandTests {
         }
         #expect(objects.count == 2)
         for object in objects {
-            #expect(Set(object.keys) == ["sentence", "log_probability", "tokens", "perplexity", "average_log_probability", "rank"])
+            #expect(Set(object.keys) == ["sentence", "log_probability", "tokens", "perplexity", "average_log_probability", "rank",
+                                         "skipped_tokens"])
         }
         #expect(objects[0]["tokens"] as? Int == 7, "six characters and the end token")
         let logP = objects[0]["log_probability"] as! Double, perplexity = objects[0]["perplexity"] as! Double
@@ -47,13 +58,13 @@ struct ModelCommandTests {
 
     @Test("score reads sentences from --file or standard input; an unknown character is named")
     func scoreInputs() throws {
-        let model = TrainedModels.characters
+        let model = try TrainedModels.characters
         let file = TrainedModels.folder.appendingPathComponent("sentences.txt")
         try Data("a pear\na salad\n".utf8).write(to: file)
         let fromFile = try RecurBinary.run(["score", model, "--file", file.path])
         #expect(fromFile.standardOutput.split(separator: "\n").count == 2)
         let process = Process()
-        process.executableURL = RecurBinary.url
+        process.executableURL = try RecurBinary.url
         process.arguments = ["score", model, "--json"]
         let input = Pipe(), output = Pipe()
         process.standardInput = input
@@ -71,23 +82,59 @@ struct ModelCommandTests {
     @Test("eval prints loss, perplexity and bits per character; --json has the documented keys")
     func eval() throws {
         let data = TrainedModels.folder.appendingPathComponent("text.txt").path
-        for model in [TrainedModels.characters, TrainedModels.words] {
+        for model in [try TrainedModels.characters, try TrainedModels.words] {
             let result = try RecurBinary.run(["eval", model, "--data", data, "--json"])
             #expect(result.status == 0, "\(result.standardError)")
             let object = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as! [String: Any]
-            #expect(Set(object.keys) == ["loss", "perplexity", "bits_per_character", "tokens"])
+            #expect(Set(object.keys) == ["loss", "perplexity", "bits_per_character", "tokens", "skipped_tokens", "skipped"])
             let loss = object["loss"] as! Double
             #expect(loss > 0 && loss < 2, "the model has learned its three sentences: \(loss)")
             #expect(abs((object["perplexity"] as! Double) - exp(loss)) < 1e-9 * exp(loss))
         }
-        let words = try RecurBinary.run(["eval", TrainedModels.words, "--data", data, "--json"])
+        let words = try RecurBinary.run(["eval", try TrainedModels.words, "--data", data, "--json"])
         let tokens = (try JSONSerialization.jsonObject(with: Data(words.standardOutput.utf8)) as! [String: Any])["tokens"] as! Int
         #expect(tokens == 20 * (8 + 9 + 8) + 60, "words plus <eos> per line")
     }
 
+    @Test("--skip-unknown: eval and score leave out characters the model never saw, say which, and score the rest as if they were not there")
+    func skipUnknown() throws {
+        let model = try TrainedModels.characters
+        let folder = TrainedModels.folder
+        let withUnknown = folder.appendingPathComponent("unknown.txt"), without = folder.appendingPathComponent("known.txt")
+        try Data("the äpple and pear salad is good!\nthé salad ä\n".utf8).write(to: withUnknown)
+        try Data("the pple and pear salad is good\nth salad \n".utf8).write(to: without)
+
+        let refused = try RecurBinary.run(["eval", model, "--data", withUnknown.path])
+        #expect(refused.status == 1 && refused.standardError.contains(withUnknown.path)
+                && refused.standardError.contains("U+E4 \"ä\"") && refused.standardError.contains("--skip-unknown"),
+                "\(refused.standardError)")
+
+        let skipped = try RecurBinary.run(["eval", model, "--data", withUnknown.path, "--skip-unknown", "--json"])
+        #expect(skipped.status == 0, "\(skipped.standardError)")
+        #expect(skipped.standardError.contains("left out 4 tokens the model has never seen: U+E4 \"ä\" ×2, U+21 \"!\", U+E9 \"é\""),
+                "\(skipped.standardError)")
+        let reference = try RecurBinary.run(["eval", model, "--data", without.path, "--json"])
+        let a = try JSONSerialization.jsonObject(with: Data(skipped.standardOutput.utf8)) as! [String: Any]
+        let b = try JSONSerialization.jsonObject(with: Data(reference.standardOutput.utf8)) as! [String: Any]
+        #expect(a["skipped_tokens"] as? Int == 4 && b["skipped_tokens"] as? Int == 0)
+        #expect(a["skipped"] as? [String: Int] == ["ä": 2, "!": 1, "é": 1])
+        #expect(a["tokens"] as? Int == b["tokens"] as? Int)
+        #expect(a["loss"] as? Double == b["loss"] as? Double, "the same text without the unknown characters")
+        #expect(a["bits_per_character"] as? Double == b["bits_per_character"] as? Double)
+
+        let scored = try RecurBinary.run(["score", model, "--skip-unknown", "--json", "a päär", "a pr"])
+        let objects = try scored.standardOutput.split(separator: "\n").map {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+        }
+        #expect(scored.status == 0 && objects.count == 2, "\(scored.standardError)")
+        #expect(objects.map { $0["skipped_tokens"] as? Int } == [2, 0])
+        #expect(objects[0]["log_probability"] as? Double == objects[1]["log_probability"] as? Double)
+        #expect(scored.standardError.contains("left out 2 tokens") && scored.standardError.contains("×2"))
+    }
+
     @Test("sample: the same seed gives the same text, --stop-at-eos ends at a line end, temperature 0 is greedy")
     func sample() throws {
-        let model = TrainedModels.characters
+        let model = try TrainedModels.characters
         let a = try RecurBinary.run(["sample", model, "--length", "60", "--seed", "3"])
         let b = try RecurBinary.run(["sample", model, "--length", "60", "--seed", "3"])
         #expect(a.status == 0 && a.standardOutput == b.standardOutput && a.standardOutput.count <= 61)
@@ -116,7 +163,7 @@ struct ModelCommandTests {
 
     @Test("sample: a negative temperature and a prime outside the vocabulary are named, with a non-zero exit")
     func badSampling() throws {
-        let model = TrainedModels.characters
+        let model = try TrainedModels.characters
         for arguments in [["--temperature=-1"], ["--temperature", "-1"]] {
             let result = try RecurBinary.run(["sample", model] + arguments)
             #expect(result.status != 0 && result.standardError.contains("--temperature"), "\(result.standardError)")

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Recur
+import RecurTestSupport
 
 /// Just enough of a protocol-buffer reader to look inside the `.onnx` files Recur writes: fields by number.
 struct ProtobufFields {

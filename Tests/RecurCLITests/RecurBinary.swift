@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import RecurTestSupport
 
 /// Runs the built `recur` executable, as a user would, and captures what it prints.
 struct RecurBinary {
@@ -10,7 +11,11 @@ struct RecurBinary {
     }
 
     /// The `recur` built beside the test bundle (the test target depends on it, so it is built first).
-    static let url: URL = {
+    static var url: URL { get throws { try located.get() } }
+
+    private struct NotFound: Error, CustomStringConvertible { var description: String }
+
+    private static let located: Result<URL, NotFound> = {
         var candidates: [URL] = []
         for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
             candidates.append(bundle.bundleURL.deletingLastPathComponent())
@@ -19,14 +24,14 @@ struct RecurBinary {
         candidates.append(URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent())
         for directory in candidates {
             let binary = directory.appendingPathComponent("recur")
-            if FileManager.default.isExecutableFile(atPath: binary.path) { return binary }
+            if FileManager.default.isExecutableFile(atPath: binary.path) { return .success(binary) }
         }
-        fatalError("recur executable not found beside the tests in \(candidates.map(\.path))")
+        return .failure(NotFound(description: "recur executable not found beside the tests in \(candidates.map(\.path))"))
     }()
 
     static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Output {
         let process = Process()
-        process.executableURL = url
+        process.executableURL = try url
         process.arguments = arguments
         var merged = ProcessInfo.processInfo.environment
         merged.merge(environment) { $1 }
@@ -44,7 +49,7 @@ struct RecurBinary {
     }
 
     /// Whether the binary was built with optimization (benchmarks refuse debug builds).
-    static var isReleaseBuild: Bool { url.path.contains("/release/") }
+    static var isReleaseBuild: Bool { (try? url)?.path.contains("/release/") ?? false }
 }
 
 /// A folder for files that several tests of a suite share (models trained once), removed when the test process

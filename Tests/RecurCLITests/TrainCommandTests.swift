@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import RecurTraining
+import RecurTestSupport
 
 /// A text of our own for training runs: made-up sentences from a fixed word list.
 private func writeCorpus(_ url: URL, lines: Int = 300) throws {
@@ -24,7 +25,7 @@ private func folder(_ name: String) throws -> URL {
 /// Starts the binary without waiting for it.
 private func launch(_ arguments: [String]) throws -> (Process, Pipe, Pipe) {
     let process = Process()
-    process.executableURL = RecurBinary.url
+    process.executableURL = try RecurBinary.url
     process.arguments = arguments
     let out = Pipe(), err = Pipe()
     process.standardOutput = out

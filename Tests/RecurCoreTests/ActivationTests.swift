@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import RecurCore
+import RecurTestSupport
 
 /// Inputs across [−20, 20] every 1e-4, plus edges and values far outside.
 let activationInputs: [Float] = {
@@ -77,8 +78,8 @@ struct ActivationTests {
     }
 
     @Test("softmax and log-softmax match numpy", arguments: CPUKernel.supported)
-    func softmaxForward(kernel: CPUKernel) {
-        let fixture = CoreFixtures.shared.softmax
+    func softmaxForward(kernel: CPUKernel) throws {
+        let fixture = try CoreFixtures.shared.get().softmax
         let rows = fixture.input.count, width = fixture.input[0].count
         let x = Tensor(shape: [rows, width], scalars: fixture.input.flatMap { $0.map(Float.init) })
         let settings = ComputeSettings(kernel: kernel, threadCount: 1)

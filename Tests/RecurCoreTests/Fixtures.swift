@@ -1,4 +1,5 @@
 import Foundation
+import RecurTestSupport
 
 /// The reference values written by Scripts/make_core_fixtures.py.
 struct CoreFixtures: Decodable {
@@ -16,12 +17,10 @@ struct CoreFixtures: Decodable {
     var generator: [Generator]
     var softmax: Softmax
 
-    static let shared: CoreFixtures = {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/core.json")
-        do {
-            return try JSONDecoder().decode(CoreFixtures.self, from: Data(contentsOf: url))
-        } catch {
-            fatalError("cannot read \(url.path): \(error) — regenerate with python3 Scripts/make_core_fixtures.py")
-        }
-    }()
+    /// The file, read once; a missing or malformed file fails each test that reads it, naming the script.
+    static let shared = Result {
+        try loadFixture(CoreFixtures.self,
+                        from: URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/core.json"),
+                        writtenBy: "python3 Scripts/make_core_fixtures.py")
+    }
 }

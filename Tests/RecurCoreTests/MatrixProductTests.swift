@@ -1,6 +1,7 @@
 import Synchronization
 import Testing
 @testable import RecurCore
+import RecurTestSupport
 
 /// One product to check: sizes, operand forms and storage padding (leading dimensions past the row).
 struct ProductCase: CustomTestStringConvertible, Sendable {

@@ -1,5 +1,6 @@
 import Testing
 @testable import RecurCore
+import RecurTestSupport
 
 @Suite("Worker threads")
 struct ParallelTests {

@@ -1,10 +1,11 @@
 import Foundation
 import Testing
 @testable import RecurCore
+import RecurTestSupport
 
 @Suite("Seeded generator")
 struct SeededGeneratorTests {
-    @Test("Words, unit floats and normals match the Python reference", arguments: CoreFixtures.shared.generator)
+    @Test("Words, unit floats and normals match the Python reference", arguments: try CoreFixtures.shared.get().generator)
     func matchesReference(_ expected: CoreFixtures.Generator) {
         let seed = UInt64(expected.seed)!
         var generator = SeededGenerator(seed: seed)

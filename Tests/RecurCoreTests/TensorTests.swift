@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import RecurCore
+import RecurTestSupport
 
 @Suite("Tensor")
 struct TensorTests {

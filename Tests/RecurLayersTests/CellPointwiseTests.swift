@@ -1,6 +1,7 @@
 import Testing
 @testable import RecurLayers
 import RecurCore
+import RecurTestSupport
 
 /// The C kernels of the cells' pointwise parts against their Swift twin (the Double reference), on odd sizes
 /// (tails shorter than a vector) for every kernel this machine has. 57 units reach every loop of the LSTM's forward

@@ -1,6 +1,7 @@
 import Testing
 @testable import RecurLayers
 import RecurCore
+import RecurTestSupport
 
 /// The course notebook's expected values ("Building your Recurrent Neural Network – Step by Step"), with its
 /// inputs regenerated from `np.random.seed(1)` in the order the notebook draws them.

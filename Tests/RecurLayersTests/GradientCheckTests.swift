@@ -1,6 +1,7 @@
 import Testing
 @testable import RecurLayers
 import RecurCore
+import RecurTestSupport
 
 /// One network shape for the finite-difference check.
 struct GradientCase: CustomTestStringConvertible, Sendable {
@@ -88,17 +89,7 @@ struct GradientCheckTests {
         }
         /// Five-point central differences of `loss` with respect to every element reached through `value`.
         func numeric(count: Int, _ value: (Int, Double) -> Void, _ current: (Int) -> Double) -> [Double] {
-            let epsilon = 1e-4
-            return (0..<count).map { i in
-                let original = current(i)
-                func shifted(_ steps: Double) -> Double {
-                    value(i, original + steps * epsilon)
-                    return loss()
-                }
-                let near = shifted(1) - shifted(-1), far = shifted(2) - shifted(-2)
-                value(i, original)
-                return (8 * near - far) / (12 * epsilon)
-            }
+            finiteDifferences(count: count, value: current, set: value, loss: loss)
         }
 
         let analytic = model.gradients(input: input, steps: steps, batchSize: batchSize, lengths: lengths,

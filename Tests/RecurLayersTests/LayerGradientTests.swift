@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import RecurLayers
 import RecurCore
+import RecurTestSupport
 
 /// Finite-difference checks of the layers and losses other than the recurrent ones, in Float64 through the same
 /// generic code the Float layers run (`DenseMath`, `SoftmaxCrossEntropyMath`, `BinaryCrossEntropyMath`).

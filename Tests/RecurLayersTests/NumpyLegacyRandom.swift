@@ -1,4 +1,5 @@
 import Foundation
+import RecurTestSupport
 
 /// numpy's legacy `np.random.seed(k)` + `randn`, rebuilt so the course's test inputs can be regenerated
 /// exactly instead of committed: a Mersenne Twister (MT19937, seeded by `init_genrand`), 53-bit doubles

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import RecurLayers
 import RecurCore
+import RecurTestSupport
 
 /// The reference values written by Scripts/make_recurrent_fixtures.py (PyTorch 2.13, float64).
 struct RecurrentFixtures: Decodable {
@@ -35,14 +36,12 @@ struct RecurrentFixtures: Decodable {
     var lengths: [Int]
     var cases: [Case]
 
-    static let shared: RecurrentFixtures = {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/recurrent.json")
-        do {
-            return try JSONDecoder().decode(RecurrentFixtures.self, from: Data(contentsOf: url))
-        } catch {
-            fatalError("cannot read \(url.path): \(error) — regenerate with Scripts/make_recurrent_fixtures.py")
-        }
-    }()
+    /// The file, read once; a missing or malformed file fails each test that reads it, naming the script.
+    static let shared = Result {
+        try loadFixture(RecurrentFixtures.self,
+                        from: URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/recurrent.json"),
+                        writtenBy: "Scripts/make_recurrent_fixtures.py")
+    }
 
     func configuration(_ test: Case) -> RecurrentConfiguration {
         RecurrentConfiguration(cell: RecurrentConfiguration.Cell(rawValue: test.cell)!, inputSize: input_size,
@@ -69,13 +68,13 @@ struct RecurrentFixtures: Decodable {
 
 @Suite("PyTorch parity")
 struct PyTorchParityTests {
-    static let fixtures = RecurrentFixtures.shared
+    static var fixtures: RecurrentFixtures { get throws { try RecurrentFixtures.shared.get() } }
 
     /// Outputs, final states and every gradient of a 2-layer bidirectional network over a packed ragged batch
     /// with an initial state, against PyTorch (and the course GRU against numpy), in Float32 to 1e-5.
-    @Test("Float32 outputs, states and gradients match PyTorch within 1e-5", arguments: fixtures.cases)
+    @Test("Float32 outputs, states and gradients match PyTorch within 1e-5", arguments: try fixtures.cases)
     func float32MatchesPyTorch(_ test: RecurrentFixtures.Case) throws {
-        let f = Self.fixtures
+        let f = try Self.fixtures
         let network = try f.network(test)
         let lstm = test.cell == "lstm"
         let stateShape = [2 * f.layers, f.batch_size, f.hidden_size]
@@ -107,9 +106,9 @@ struct PyTorchParityTests {
     }
 
     /// The Float64 check path computes the same numbers as PyTorch's float64 to rounding.
-    @Test("Float64 path matches PyTorch's float64 within 1e-10", arguments: fixtures.cases)
+    @Test("Float64 path matches PyTorch's float64 within 1e-10", arguments: try fixtures.cases)
     func float64MatchesPyTorch(_ test: RecurrentFixtures.Case) throws {
-        let f = Self.fixtures
+        let f = try Self.fixtures
         var model = Float64Recurrent(try f.network(test))
         let names = RecurrentNetwork.parameterNames(model.configuration)
         model.parameters = names.map { test.weights[$0]! }

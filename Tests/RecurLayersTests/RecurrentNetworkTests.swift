@@ -1,6 +1,7 @@
 import Testing
 @testable import RecurLayers
 import RecurCore
+import RecurTestSupport
 
 @Suite("Recurrent network behaviour")
 struct RecurrentNetworkTests {
@@ -310,7 +311,7 @@ struct RecurrentNetworkTests {
 
     @Test("the workspace reuses a pass's buffers, within its limit, and passes over reused memory are exact")
     func workspace() {
-        let pool = Workspace<Float>(limit: 4096)
+        let pool = Workspace(limit: 4096)
         var first: UnsafeMutablePointer<Float>? = nil
         do {
             let buffer = ScalarBuffer<Float>(count: 100, workspace: pool)

@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 @testable import RecurLayers
 import RecurCore
+import RecurTestSupport
 
 @Suite("Rows shared between threads", .serialized)
 struct RowSharesTests {

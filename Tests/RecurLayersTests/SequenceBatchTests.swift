@@ -1,6 +1,7 @@
 import Testing
 @testable import RecurLayers
 import RecurCore
+import RecurTestSupport
 
 @Suite("Sequence batches")
 struct SequenceBatchTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import RecurText
+import RecurTestSupport
 
 @Suite("Vocabularies")
 struct VocabularyTests {

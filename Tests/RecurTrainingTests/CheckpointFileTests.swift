@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import RecurTraining
 import RecurCore
+import RecurTestSupport
 
 private func sampleFile() -> CheckpointFile {
     var generator = SeededGenerator(seed: 5)

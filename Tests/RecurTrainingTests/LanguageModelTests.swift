@@ -5,6 +5,7 @@ import RecurModels
 import RecurText
 import RecurLayers
 import RecurCore
+import RecurTestSupport
 
 /// The pieces of a `LanguageModel` are checked in Float64 one by one (LayerGradientTests, GradientCheckTests);
 /// this checks their wiring — ids into the embedding, the recurrent gradient back into it, the decoder — with

@@ -3,6 +3,7 @@ import Testing
 @testable import RecurTraining
 import RecurLayers
 import RecurCore
+import RecurTestSupport
 
 /// Two parameters with fixed values and gradients, for hand-computed updates.
 private func parameters() -> [Parameter] {

@@ -5,13 +5,7 @@ import RecurModels
 import RecurText
 import RecurLayers
 import RecurCore
-
-/// A fresh folder for one test's files.
-func temporaryFolder(_ name: String) throws -> URL {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("recur-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    return folder
-}
+import RecurTestSupport
 
 private let corpus = "the cat sat on the mat. the dog sat on the log. "
 

@@ -4,15 +4,15 @@ import CRecurKernels
 /// each thread runs independent chains of fused multiply–adds on whole vectors of the kernel's width,
 /// reading and writing nothing (`recur_fma_chains`), timed as `TimingWindows` says. A matrix product can
 /// approach it but never pass it.
-public struct ArithmeticPeak: Sendable {
-    public var timing: TimingWindows
+package struct ArithmeticPeak: Sendable {
+    package var timing: TimingWindows
 
-    public init(timing: TimingWindows = TimingWindows()) {
+    package init(timing: TimingWindows = TimingWindows()) {
         self.timing = timing
     }
 
     /// GFLOP/s of all `settings.threadCount` threads running at once, in the fastest window.
-    public func measure(settings: ComputeSettings) -> Double {
+    package func measure(settings: ComputeSettings) -> Double {
         let kernel = settings.kernel, threads = settings.threadCount
         let flopsPerStep = Self.chains(kernel: kernel, steps: 0).flopsPerStep
         // Steps per call: about a millisecond at 100 GFLOP/s, so the clock is read rarely.

@@ -43,11 +43,19 @@ public enum MatrixProduct {
     /// C (+)= op(A)·op(B) on raw row-major storage.
     ///
     /// - Parameters:
-    ///   - m: rows of op(A) and C. `n`: columns of op(B) and C. `k`: columns of op(A), rows of op(B).
-    ///   - a: A, stored K×M when `transposeA`, else M×K, with leading dimension `lda`.
-    ///   - b: B, stored N×K when `transposeB`, else K×N, with leading dimension `ldb`.
-    ///   - c: C, M×N with leading dimension `ldc`; must not overlap A or B.
+    ///   - m: rows of op(A) and C.
+    ///   - n: columns of op(B) and C.
+    ///   - k: columns of op(A), rows of op(B).
+    ///   - a: A, stored K×M when `transposeA`, else M×K.
+    ///   - lda: the distance between A's stored rows, in elements.
+    ///   - transposeA: op(A) = Aᵀ.
+    ///   - b: B, stored N×K when `transposeB`, else K×N.
+    ///   - ldb: the distance between B's stored rows, in elements.
+    ///   - transposeB: op(B) = Bᵀ.
+    ///   - c: C, M×N; must not overlap A or B.
+    ///   - ldc: the distance between C's rows, in elements.
     ///   - accumulate: add to C instead of overwriting it.
+    ///   - settings: the kernel and the number of threads.
     public static func multiply(
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, lda: Int, transposeA: Bool = false,

@@ -1,15 +1,15 @@
 /// Times matrix products the way `recur bench gemm` reports them (`TimingWindows`: the fastest of `repeats`
 /// windows of back-to-back products).
 /// `Benchmarks/compare-gemm` times numpy the same way.
-public struct MatrixProductBenchmark: Sendable {
+package struct MatrixProductBenchmark: Sendable {
     /// One product shape: op(A) is M×K, op(B) is K×N.
-    public struct Shape: Sendable, Equatable {
-        public var m: Int, n: Int, k: Int
-        public var transposeA: Bool, transposeB: Bool
+    package struct Shape: Sendable, Equatable {
+        package var m: Int, n: Int, k: Int
+        package var transposeA: Bool, transposeB: Bool
         /// B packed once beforehand (`PackedMatrix`), as a recurrent weight is.
-        public var packed: Bool
+        package var packed: Bool
 
-        public init(m: Int, n: Int, k: Int, transposeA: Bool = false, transposeB: Bool = false, packed: Bool = false) {
+        package init(m: Int, n: Int, k: Int, transposeA: Bool = false, transposeB: Bool = false, packed: Bool = false) {
             self.m = m; self.n = n; self.k = k
             self.transposeA = transposeA; self.transposeB = transposeB; self.packed = packed
         }
@@ -17,7 +17,7 @@ public struct MatrixProductBenchmark: Sendable {
 
     /// The shapes of issue #2: squares, one LSTM step (B=64, H=512), all inputs of T=100, B=64 at once,
     /// a sampling step, and the transposed forms backpropagation uses.
-    public static let standardShapes: [Shape] = [
+    package static let standardShapes: [Shape] = [
         Shape(m: 1024, n: 1024, k: 1024),
         Shape(m: 1024, n: 1024, k: 1024, transposeA: true),
         Shape(m: 1024, n: 1024, k: 1024, transposeB: true),
@@ -30,14 +30,14 @@ public struct MatrixProductBenchmark: Sendable {
         Shape(m: 1, n: 2048, k: 1024, packed: true),
     ]
 
-    public var timing: TimingWindows
+    package var timing: TimingWindows
 
-    public init(timing: TimingWindows = TimingWindows()) {
+    package init(timing: TimingWindows = TimingWindows()) {
         self.timing = timing
     }
 
     /// GFLOP/s (2·M·N·K per product) of the fastest window.
-    public func measure(_ shape: Shape, settings: ComputeSettings) -> Double {
+    package func measure(_ shape: Shape, settings: ComputeSettings) -> Double {
         var generator = SeededGenerator(seed: 2024)
         let a = Tensor.uniform(shape.transposeA ? [shape.k, shape.m] : [shape.m, shape.k], in: -1...1, using: &generator)
         let b = Tensor.uniform(shape.transposeB ? [shape.n, shape.k] : [shape.k, shape.n], in: -1...1, using: &generator)

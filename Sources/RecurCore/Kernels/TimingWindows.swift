@@ -2,20 +2,20 @@ import Dispatch
 
 /// How `recur bench peak` and `recur bench gemm` time a kernel: after one warm-up call, the calls run back to
 /// back for `window` seconds, `repeats` times; the fastest window gives the figure.
-public struct TimingWindows: Sendable {
+package struct TimingWindows: Sendable {
     /// Seconds per window.
-    public var window: Double
+    package var window: Double
     /// Windows; the fastest counts.
-    public var repeats: Int
+    package var repeats: Int
 
-    public init(window: Double = 0.2, repeats: Int = 5) {
+    package init(window: Double = 0.2, repeats: Int = 5) {
         require(window > 0 && repeats >= 1, "a benchmark needs a positive window and at least one repeat")
         self.window = window
         self.repeats = repeats
     }
 
     /// Work per nanosecond in the fastest window (GFLOP/s when `work` is the flops of one call of `run`).
-    public func fastestRate(work: Double, _ run: () -> Void) -> Double {
+    package func fastestRate(work: Double, _ run: () -> Void) -> Double {
         run()
         var best = 0.0
         for _ in 0..<repeats {

@@ -11,7 +11,7 @@ import RecurCore
 /// `Float` runs them in C (`templates/Cells.inc.h`, vectorized per instruction set: Swift itself compiles
 /// for the SSE2 baseline); `Double` runs the reference below, which the finite-difference checks test.
 /// The tests compare the two on odd sizes for every kernel this machine has.
-public protocol CellPointwise {
+protocol CellPointwise {
     /// LSTM forward: c ← f*c + i*g (`previousCellState`, when given, receives the old c); hidden ← o * tanh(c), and
     /// `output` ← the same when given. With `cellTanh` given (training), the gates (i, f, g, o pre-activations
     /// without the bias, + bias [4H]) are activated in place and cellTanh ← tanh(c); without it (inference) the
@@ -69,7 +69,7 @@ public protocol CellPointwise {
 }
 
 extension Float: CellPointwise {
-    public static func lstmForward(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>,
+    static func lstmForward(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>,
                                    cellState: UnsafeMutablePointer<Float>, previousCellState: UnsafeMutablePointer<Float>?,
                                    cellTanh: UnsafeMutablePointer<Float>?, hidden: UnsafeMutablePointer<Float>,
                                    output: UnsafeMutablePointer<Float>?, outputStride: Int, kernel: CPUKernel) {
@@ -77,7 +77,7 @@ extension Float: CellPointwise {
                            hidden, output, outputStride)
     }
 
-    public static func lstmBackward(rows: Int, hiddenSize: Int, gates: UnsafePointer<Float>, cellTanh: UnsafePointer<Float>,
+    static func lstmBackward(rows: Int, hiddenSize: Int, gates: UnsafePointer<Float>, cellTanh: UnsafePointer<Float>,
                                     previousCellState: UnsafePointer<Float>, hiddenGradient: UnsafePointer<Float>,
                                     cellGradient: UnsafeMutablePointer<Float>, gateGradient: UnsafeMutablePointer<Float>,
                                     kernel: CPUKernel) {
@@ -85,7 +85,7 @@ extension Float: CellPointwise {
                             gateGradient)
     }
 
-    public static func gruForward(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>,
+    static func gruForward(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>,
                                   hiddenGates: UnsafeMutablePointer<Float>, candidateHiddenBias: UnsafePointer<Float>,
                                   hidden: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>?,
                                   outputStride: Int, keepsGates: Bool, kernel: CPUKernel) {
@@ -93,7 +93,7 @@ extension Float: CellPointwise {
                           outputStride, keepsGates ? 1 : 0)
     }
 
-    public static func gruBackward(rows: Int, hiddenSize: Int, gates: UnsafePointer<Float>, hiddenGates: UnsafePointer<Float>,
+    static func gruBackward(rows: Int, hiddenSize: Int, gates: UnsafePointer<Float>, hiddenGates: UnsafePointer<Float>,
                                    previousHidden: UnsafePointer<Float>, hiddenGradient: UnsafeMutablePointer<Float>,
                                    gateGradient: UnsafeMutablePointer<Float>, hiddenGateGradient: UnsafeMutablePointer<Float>,
                                    kernel: CPUKernel) {
@@ -101,31 +101,31 @@ extension Float: CellPointwise {
                            hiddenGateGradient)
     }
 
-    public static func courseGRUGates(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>,
+    static func courseGRUGates(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>,
                                       product: UnsafePointer<Float>, hidden: UnsafePointer<Float>,
                                       resetHidden: UnsafeMutablePointer<Float>, kernel: CPUKernel) {
         recur_course_gru_gates(kernel.isa, rows, hiddenSize, gates, bias, product, hidden, resetHidden)
     }
 
-    public static func courseGRUUpdate(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>,
+    static func courseGRUUpdate(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>,
                                        hidden: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>?,
                                        outputStride: Int, kernel: CPUKernel) {
         recur_course_gru_update(kernel.isa, rows, hiddenSize, gates, bias, hidden, output, outputStride)
     }
 
-    public static func rnnForward(rows: Int, hiddenSize: Int, preActivation: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+    static func rnnForward(rows: Int, hiddenSize: Int, preActivation: UnsafePointer<Float>, bias: UnsafePointer<Float>,
                                   relu: Bool, hidden: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>?,
                                   outputStride: Int, kernel: CPUKernel) {
         recur_rnn_forward(kernel.isa, rows, hiddenSize, preActivation, bias, relu ? 1 : 0, hidden, output, outputStride)
     }
 
-    public static func courseGRUBackwardCandidate(rows: Int, hiddenSize: Int, gates: UnsafePointer<Float>,
+    static func courseGRUBackwardCandidate(rows: Int, hiddenSize: Int, gates: UnsafePointer<Float>,
                                                   previousHidden: UnsafePointer<Float>, hiddenGradient: UnsafeMutablePointer<Float>,
                                                   gateGradient: UnsafeMutablePointer<Float>, kernel: CPUKernel) {
         recur_course_gru_backward_candidate(kernel.isa, rows, hiddenSize, gates, previousHidden, hiddenGradient, gateGradient)
     }
 
-    public static func courseGRUBackwardReset(rows: Int, hiddenSize: Int, gates: UnsafePointer<Float>,
+    static func courseGRUBackwardReset(rows: Int, hiddenSize: Int, gates: UnsafePointer<Float>,
                                               previousHidden: UnsafePointer<Float>, resetGradient: UnsafePointer<Float>,
                                               hiddenGradient: UnsafeMutablePointer<Float>, gateGradient: UnsafeMutablePointer<Float>,
                                               kernel: CPUKernel) {
@@ -133,7 +133,7 @@ extension Float: CellPointwise {
                                         gateGradient)
     }
 
-    public static func tanhBackward(count: Int, output: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>,
+    static func tanhBackward(count: Int, output: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>,
                                     inputGradient: UnsafeMutablePointer<Float>, kernel: CPUKernel) {
         recur_tanh_backward(kernel.isa, count, output, outputGradient, inputGradient)
     }
@@ -144,7 +144,7 @@ extension Double: CellPointwise {
     private static func sigmoid(_ x: Double) -> Double { 1 / (1 + Foundation.exp(-x)) }
     private static func tanh(_ x: Double) -> Double { Foundation.tanh(x) }
 
-    public static func lstmForward(rows: Int, hiddenSize h: Int, gates: UnsafeMutablePointer<Double>,
+    static func lstmForward(rows: Int, hiddenSize h: Int, gates: UnsafeMutablePointer<Double>,
                                    bias b: UnsafePointer<Double>, cellState: UnsafeMutablePointer<Double>,
                                    previousCellState: UnsafeMutablePointer<Double>?, cellTanh: UnsafeMutablePointer<Double>?,
                                    hidden: UnsafeMutablePointer<Double>, output: UnsafeMutablePointer<Double>?,
@@ -167,7 +167,7 @@ extension Double: CellPointwise {
         }
     }
 
-    public static func lstmBackward(rows: Int, hiddenSize h: Int, gates: UnsafePointer<Double>, cellTanh: UnsafePointer<Double>,
+    static func lstmBackward(rows: Int, hiddenSize h: Int, gates: UnsafePointer<Double>, cellTanh: UnsafePointer<Double>,
                                     previousCellState: UnsafePointer<Double>, hiddenGradient: UnsafePointer<Double>,
                                     cellGradient: UnsafeMutablePointer<Double>, gateGradient: UnsafeMutablePointer<Double>,
                                     kernel: CPUKernel) {
@@ -187,7 +187,7 @@ extension Double: CellPointwise {
         }
     }
 
-    public static func gruForward(rows: Int, hiddenSize h: Int, gates: UnsafeMutablePointer<Double>,
+    static func gruForward(rows: Int, hiddenSize h: Int, gates: UnsafeMutablePointer<Double>,
                                   bias b: UnsafePointer<Double>, hiddenGates: UnsafeMutablePointer<Double>,
                                   candidateHiddenBias: UnsafePointer<Double>, hidden: UnsafeMutablePointer<Double>,
                                   output: UnsafeMutablePointer<Double>?,
@@ -205,7 +205,7 @@ extension Double: CellPointwise {
         }
     }
 
-    public static func gruBackward(rows: Int, hiddenSize h: Int, gates: UnsafePointer<Double>, hiddenGates: UnsafePointer<Double>,
+    static func gruBackward(rows: Int, hiddenSize h: Int, gates: UnsafePointer<Double>, hiddenGates: UnsafePointer<Double>,
                                    previousHidden: UnsafePointer<Double>, hiddenGradient: UnsafeMutablePointer<Double>,
                                    gateGradient: UnsafeMutablePointer<Double>, hiddenGateGradient: UnsafeMutablePointer<Double>,
                                    kernel: CPUKernel) {
@@ -225,7 +225,7 @@ extension Double: CellPointwise {
         }
     }
 
-    public static func courseGRUGates(rows: Int, hiddenSize h: Int, gates: UnsafeMutablePointer<Double>,
+    static func courseGRUGates(rows: Int, hiddenSize h: Int, gates: UnsafeMutablePointer<Double>,
                                       bias b: UnsafePointer<Double>, product: UnsafePointer<Double>,
                                       hidden: UnsafePointer<Double>, resetHidden: UnsafeMutablePointer<Double>,
                                       kernel: CPUKernel) {
@@ -239,7 +239,7 @@ extension Double: CellPointwise {
         }
     }
 
-    public static func courseGRUUpdate(rows: Int, hiddenSize h: Int, gates: UnsafeMutablePointer<Double>,
+    static func courseGRUUpdate(rows: Int, hiddenSize h: Int, gates: UnsafeMutablePointer<Double>,
                                        bias b: UnsafePointer<Double>, hidden: UnsafeMutablePointer<Double>,
                                        output: UnsafeMutablePointer<Double>?, outputStride: Int, kernel: CPUKernel) {
         for row in 0..<rows {
@@ -252,7 +252,7 @@ extension Double: CellPointwise {
         }
     }
 
-    public static func rnnForward(rows: Int, hiddenSize h: Int, preActivation: UnsafePointer<Double>,
+    static func rnnForward(rows: Int, hiddenSize h: Int, preActivation: UnsafePointer<Double>,
                                   bias b: UnsafePointer<Double>, relu: Bool, hidden: UnsafeMutablePointer<Double>,
                                   output: UnsafeMutablePointer<Double>?, outputStride: Int, kernel: CPUKernel) {
         for row in 0..<rows {
@@ -265,7 +265,7 @@ extension Double: CellPointwise {
         }
     }
 
-    public static func courseGRUBackwardCandidate(rows: Int, hiddenSize h: Int, gates: UnsafePointer<Double>,
+    static func courseGRUBackwardCandidate(rows: Int, hiddenSize h: Int, gates: UnsafePointer<Double>,
                                                   previousHidden: UnsafePointer<Double>,
                                                   hiddenGradient: UnsafeMutablePointer<Double>,
                                                   gateGradient: UnsafeMutablePointer<Double>, kernel: CPUKernel) {
@@ -281,7 +281,7 @@ extension Double: CellPointwise {
         }
     }
 
-    public static func courseGRUBackwardReset(rows: Int, hiddenSize h: Int, gates: UnsafePointer<Double>,
+    static func courseGRUBackwardReset(rows: Int, hiddenSize h: Int, gates: UnsafePointer<Double>,
                                               previousHidden: UnsafePointer<Double>, resetGradient: UnsafePointer<Double>,
                                               hiddenGradient: UnsafeMutablePointer<Double>,
                                               gateGradient: UnsafeMutablePointer<Double>, kernel: CPUKernel) {
@@ -294,7 +294,7 @@ extension Double: CellPointwise {
         }
     }
 
-    public static func tanhBackward(count: Int, output: UnsafePointer<Double>, outputGradient: UnsafePointer<Double>,
+    static func tanhBackward(count: Int, output: UnsafePointer<Double>, outputGradient: UnsafePointer<Double>,
                                     inputGradient: UnsafeMutablePointer<Double>, kernel: CPUKernel) {
         for k in 0..<count { inputGradient[k] = outputGradient[k] * (1 - output[k] * output[k]) }
     }

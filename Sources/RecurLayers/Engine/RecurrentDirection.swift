@@ -100,7 +100,7 @@ final class RecurrentDirection<S: RecurrentScalar> {
     let resetHidden: ScalarBuffer<S>
     let gateScratch: ScalarBuffer<S>
 
-    let workspace: Workspace<S>?
+    let workspace: Workspace?
     /// dL/d(gate pre-activations) [N, G] of a backward pass that left dx for later (`addInputGradient`).
     private var deferredGateGradients: ScalarBuffer<S>?
 
@@ -109,7 +109,7 @@ final class RecurrentDirection<S: RecurrentScalar> {
     ///   - outputStride: the distance between its rows: H (nil), or 2H for one half of a concatenated
     ///     bidirectional output, which a pass without a cache writes in place instead of merging afterwards.
     init(configuration: RecurrentConfiguration, layer: Int, reverse: Bool, batch: SequenceBatch,
-         keepsCache: Bool, settings: ComputeSettings, workspace: Workspace<S>? = nil,
+         keepsCache: Bool, settings: ComputeSettings, workspace: Workspace? = nil,
          outputStorage: UnsafeMutablePointer<S>? = nil, outputStride: Int? = nil) {
         self.workspace = workspace
         self.configuration = configuration

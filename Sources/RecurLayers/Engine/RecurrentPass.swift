@@ -17,14 +17,14 @@ final class RecurrentPass<S: RecurrentScalar> {
     /// Index l·Dir + d (with a cache).
     private(set) var directions: [RecurrentDirection<S>] = []
     /// Where buffers come from and return to (nil: the system).
-    let workspace: Workspace<S>?
+    let workspace: Workspace?
 
     /// The caller keeps the input and output memory of `forward` alive and unchanged until `backward` is done,
     /// so a pass that keeps its cache may use them in place too.
     let callerKeepsBuffers: Bool
 
     init(configuration: RecurrentConfiguration, batch: SequenceBatch, keepsCache: Bool, settings: ComputeSettings,
-         workspace: Workspace<S>? = nil, callerKeepsBuffers: Bool = false) {
+         workspace: Workspace? = nil, callerKeepsBuffers: Bool = false) {
         self.configuration = configuration
         self.batch = batch
         self.keepsCache = keepsCache

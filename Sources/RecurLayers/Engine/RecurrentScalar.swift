@@ -6,7 +6,7 @@ import RecurCore
 /// `Float` is what models use: its products run on Recur's packed, threaded kernels and its pointwise cell
 /// math on the vectorized C ones (`CellPointwise`). `Double` runs the very same recurrent code with plain
 /// loops and libm, so that finite-difference gradient checks can be made to 1e-6 on the production backward pass.
-public protocol RecurrentScalar: BinaryFloatingPoint, Sendable, CellPointwise {
+protocol RecurrentScalar: BinaryFloatingPoint, Sendable, CellPointwise {
     /// A right-hand matrix op(B), K×N, prepared once for products at every time step.
     associatedtype PreparedMatrix
 
@@ -43,7 +43,7 @@ public protocol RecurrentScalar: BinaryFloatingPoint, Sendable, CellPointwise {
 }
 
 extension Float: RecurrentScalar {
-    public static func prepare(_ b: UnsafePointer<Float>, rows k: Int, columns n: Int, ldb: Int, transposed: Bool,
+    static func prepare(_ b: UnsafePointer<Float>, rows k: Int, columns n: Int, ldb: Int, transposed: Bool,
                                settings: ComputeSettings) -> PackedMatrix {
         // Training packs W_hh twice a pass; one thread packing while the other waited was 1.4 % of C4 training's
         // samples. Small weights are not worth waking a thread for.
@@ -51,19 +51,19 @@ extension Float: RecurrentScalar {
                      threads: k * n >= 1 << 16 ? settings.threadCount : 1)
     }
 
-    public static func multiply(m: Int, a: UnsafePointer<Float>, lda: Int, prepared b: PackedMatrix,
+    static func multiply(m: Int, a: UnsafePointer<Float>, lda: Int, prepared b: PackedMatrix,
                                 c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, settings: ComputeSettings) {
         MatrixProduct.multiply(m: m, a: a, lda: lda, packed: b, c: c, ldc: ldc, accumulate: accumulate, settings: settings)
     }
 
-    public static func multiply(m: Int, a first: UnsafePointer<Float>, lda firstLda: Int, prepared firstB: PackedMatrix,
+    static func multiply(m: Int, a first: UnsafePointer<Float>, lda firstLda: Int, prepared firstB: PackedMatrix,
                                 plus second: UnsafePointer<Float>, lda secondLda: Int, prepared secondB: PackedMatrix,
                                 c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, settings: ComputeSettings) {
         MatrixProduct.multiply(m: m, a: first, lda: firstLda, packed: firstB, plus: second, lda: secondLda,
                                packed: secondB, c: c, ldc: ldc, accumulate: accumulate, settings: settings)
     }
 
-    public static func multiply(m: Int, n: Int, k: Int,
+    static func multiply(m: Int, n: Int, k: Int,
                                 a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
                                 b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
                                 c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, settings: ComputeSettings) {
@@ -71,38 +71,38 @@ extension Float: RecurrentScalar {
                                transposeB: transposeB, c: c, ldc: ldc, accumulate: accumulate, settings: settings)
     }
 
-    public static func multiply(_ first: LeftFactor<Float>, _ second: LeftFactor<Float>, n: Int, k: Int,
+    static func multiply(_ first: LeftFactor<Float>, _ second: LeftFactor<Float>, n: Int, k: Int,
                                 sharing b: UnsafePointer<Float>, ldb: Int, accumulate: Bool, settings: ComputeSettings) {
         MatrixProduct.multiply(first, second, n: n, k: k, b: b, ldb: ldb, transposeB: false,
                                accumulate: accumulate, settings: settings)
     }
 
-    public static func exp(_ x: UnsafeMutablePointer<Float>, count: Int, settings: ComputeSettings) {
+    static func exp(_ x: UnsafeMutablePointer<Float>, count: Int, settings: ComputeSettings) {
         Activation.exp(x, x, count: count, kernel: settings.kernel)
     }
 
-    public static func logarithm(_ x: Float) -> Float { Foundation.log(x) }
+    static func logarithm(_ x: Float) -> Float { Foundation.log(x) }
 }
 
 /// op(B) of a Double product: the matrix itself, read in place.
-public struct DoubleMatrixOperand {
+struct DoubleMatrixOperand {
     let pointer: UnsafePointer<Double>
     let rows: Int, columns: Int, ldb: Int, transposed: Bool
 }
 
 extension Double: RecurrentScalar {
-    public static func prepare(_ b: UnsafePointer<Double>, rows k: Int, columns n: Int, ldb: Int, transposed: Bool,
+    static func prepare(_ b: UnsafePointer<Double>, rows k: Int, columns n: Int, ldb: Int, transposed: Bool,
                                settings: ComputeSettings) -> DoubleMatrixOperand {
         DoubleMatrixOperand(pointer: b, rows: k, columns: n, ldb: ldb, transposed: transposed)
     }
 
-    public static func multiply(m: Int, a: UnsafePointer<Double>, lda: Int, prepared b: DoubleMatrixOperand,
+    static func multiply(m: Int, a: UnsafePointer<Double>, lda: Int, prepared b: DoubleMatrixOperand,
                                 c: UnsafeMutablePointer<Double>, ldc: Int, accumulate: Bool, settings: ComputeSettings) {
         multiply(m: m, n: b.columns, k: b.rows, a: a, lda: lda, transposeA: false, b: b.pointer, ldb: b.ldb,
                  transposeB: b.transposed, c: c, ldc: ldc, accumulate: accumulate, settings: settings)
     }
 
-    public static func multiply(m: Int, a first: UnsafePointer<Double>, lda firstLda: Int,
+    static func multiply(m: Int, a first: UnsafePointer<Double>, lda firstLda: Int,
                                 prepared firstB: DoubleMatrixOperand, plus second: UnsafePointer<Double>,
                                 lda secondLda: Int, prepared secondB: DoubleMatrixOperand,
                                 c: UnsafeMutablePointer<Double>, ldc: Int, accumulate: Bool, settings: ComputeSettings) {
@@ -113,7 +113,7 @@ extension Double: RecurrentScalar {
     }
 
     /// Three plain loops: the Float64 check path needs exactness, not speed.
-    public static func multiply(m: Int, n: Int, k: Int,
+    static func multiply(m: Int, n: Int, k: Int,
                                 a: UnsafePointer<Double>, lda: Int, transposeA: Bool,
                                 b: UnsafePointer<Double>, ldb: Int, transposeB: Bool,
                                 c: UnsafeMutablePointer<Double>, ldc: Int, accumulate: Bool, settings: ComputeSettings) {
@@ -128,7 +128,7 @@ extension Double: RecurrentScalar {
         }
     }
 
-    public static func multiply(_ first: LeftFactor<Double>, _ second: LeftFactor<Double>, n: Int, k: Int,
+    static func multiply(_ first: LeftFactor<Double>, _ second: LeftFactor<Double>, n: Int, k: Int,
                                 sharing b: UnsafePointer<Double>, ldb: Int, accumulate: Bool, settings: ComputeSettings) {
         for left in [first, second] {
             multiply(m: left.m, n: n, k: k, a: left.a, lda: left.lda, transposeA: left.transposeA, b: b, ldb: ldb,
@@ -136,11 +136,11 @@ extension Double: RecurrentScalar {
         }
     }
 
-    public static func exp(_ x: UnsafeMutablePointer<Double>, count: Int, settings: ComputeSettings) {
+    static func exp(_ x: UnsafeMutablePointer<Double>, count: Int, settings: ComputeSettings) {
         for i in 0..<count { x[i] = Foundation.exp(x[i]) }
     }
 
-    public static func logarithm(_ x: Double) -> Double { Foundation.log(x) }
+    static func logarithm(_ x: Double) -> Double { Foundation.log(x) }
 }
 
 /// Scalars on a 64-byte boundary, owned by one pass; zero unless made with `uninitializedCount`.
@@ -150,7 +150,7 @@ final class ScalarBuffer<Scalar: RecurrentScalar>: @unchecked Sendable {
     let pointer: UnsafeMutablePointer<Scalar>
     let count: Int
     private let capacity: Int
-    private let workspace: Workspace<Scalar>?
+    private let workspace: Workspace?
     private let owned: Bool
 
     /// `count` scalars at `pointer`, which must stay valid while the buffer is in use.
@@ -162,17 +162,17 @@ final class ScalarBuffer<Scalar: RecurrentScalar>: @unchecked Sendable {
         owned = false
     }
 
-    convenience init(count: Int, workspace: Workspace<Scalar>? = nil) {
+    convenience init(count: Int, workspace: Workspace? = nil) {
         self.init(uninitializedCount: count, workspace: workspace)
         pointer.update(repeating: 0, count: count)
     }
 
     /// A buffer whose every element the caller writes before reading it.
-    init(uninitializedCount count: Int, workspace: Workspace<Scalar>? = nil) {
+    init(uninitializedCount count: Int, workspace: Workspace? = nil) {
         self.count = count
         self.workspace = workspace
         owned = true
-        if let (reused, capacity) = workspace?.take(count) {
+        if let (reused, capacity) = workspace?.take(count, of: Scalar.self) {
             pointer = reused
             self.capacity = capacity
         } else {
@@ -193,16 +193,17 @@ final class ScalarBuffer<Scalar: RecurrentScalar>: @unchecked Sendable {
 /// touch costs a page fault each: tens of milliseconds per pass at T·B·H in the millions).
 ///
 /// A buffer is reused for a request of at least half its size; at most `limit` bytes are kept.
-public final class Workspace<Scalar: RecurrentScalar>: @unchecked Sendable {
+public final class Workspace: @unchecked Sendable {
     private let lock = NSLock()
-    /// Kept buffers: raw pointers and byte counts, so that nothing here depends on `Scalar` at run time (a buffer
-    /// is given back from its generic deinit, where a tuple of generic type made the runtime look up its metadata
-    /// at every call: with the locking closures, 0.3 % of C4 inference's samples).
+    /// Kept buffers: raw pointers and byte counts, so that nothing here depends on the scalar type at run time (a
+    /// buffer is given back from its generic deinit, where a tuple of generic type made the runtime look up its
+    /// metadata at every call: with the locking closures, 0.3 % of C4 inference's samples).
     private var free: [(bytes: Int, pointer: UnsafeMutableRawPointer)] = []   // guarded by `lock`
     private var kept = 0                                                       // guarded by `lock`
     /// Most bytes kept for reuse.
     public let limit: Int
 
+    /// A workspace that keeps at most `limit` bytes (2 GiB by default).
     public init(limit: Int = 1 << 31) { self.limit = limit }
 
     deinit { release() }
@@ -225,7 +226,7 @@ public final class Workspace<Scalar: RecurrentScalar>: @unchecked Sendable {
     }
 
     /// The smallest kept buffer of at least `count` and at most twice that, removed from the pool.
-    func take(_ count: Int) -> (UnsafeMutablePointer<Scalar>, Int)? {
+    func take<Scalar>(_ count: Int, of _: Scalar.Type) -> (UnsafeMutablePointer<Scalar>, Int)? {
         let stride = MemoryLayout<Scalar>.stride, wanted = max(1, count) * stride
         lock.lock()
         defer { lock.unlock() }
@@ -240,7 +241,7 @@ public final class Workspace<Scalar: RecurrentScalar>: @unchecked Sendable {
     }
 
     /// Keeps `pointer` for reuse unless that would pass `limit`; false when the caller must free it.
-    func give(_ pointer: UnsafeMutablePointer<Scalar>, capacity: Int) -> Bool {
+    func give<Scalar>(_ pointer: UnsafeMutablePointer<Scalar>, capacity: Int) -> Bool {
         let bytes = capacity * MemoryLayout<Scalar>.stride
         lock.lock()
         defer { lock.unlock() }

@@ -40,7 +40,9 @@ public final class Linear {
     public var parameters: [Parameter] { [weight] + (bias.map { [$0] } ?? []) }
 
     /// y = x Wᵀ + b.
-    /// - Parameter x: [..., I].
+    /// - Parameters:
+    ///   - x: [..., I].
+    ///   - settings: the kernel and the number of threads.
     /// - Returns: [..., O].
     public func callAsFunction(_ x: Tensor, settings: ComputeSettings = .current) -> Tensor {
         requireInput(x)

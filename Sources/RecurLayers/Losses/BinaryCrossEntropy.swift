@@ -1,7 +1,7 @@
 import Foundation
 import RecurCore
 
-/// The seed's binary cross-entropy on sigmoid outputs, for several independent yes/no labels per position
+/// The course's binary cross-entropy on sigmoid outputs, for several independent yes/no labels per position
 /// (several notes sounding at once, say), taken from the logits z so that it is stable:
 ///
 ///     ŷ      = σ(z)

@@ -3,7 +3,7 @@ import RecurCore
 /// How per-token losses become one number. The seed sums over time, `L = Σ_t L<t>`; the means divide that
 /// sum by the tokens or by the sequences that count.
 public enum LossReduction: String, Codable, CaseIterable, Sendable {
-    /// Σ over every counted token (the seed's L, summed over the batch too).
+    /// Σ over every counted token (the course's L, summed over the batch too).
     case sum
     /// The sum over the number of counted tokens (PyTorch's `reduction="mean"` for cross-entropy).
     case meanPerToken = "mean-per-token"

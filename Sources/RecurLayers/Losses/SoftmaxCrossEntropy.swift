@@ -34,6 +34,7 @@ public struct SoftmaxCrossEntropy: Sendable {
     ///   - targets: the T·B (or N) target ids, time-major; entries at positions that do not count are ignored.
     ///   - lengths: per sequence, for a [T, B, H] input whose sequences differ in length (nil: all count).
     ///   - output: the layer from H to V.
+    ///   - settings: the kernel and the number of threads.
     /// - Returns: the loss and dL/dh, hidden's shape (zero at positions that do not count).
     public func lossAndGradient(hidden: Tensor, targets: [Int], lengths: [Int]? = nil, output: Linear,
                                 settings: ComputeSettings = .current) -> (loss: LossValue, hiddenGradient: Tensor) {

@@ -149,7 +149,7 @@ extension LanguageModel {
         var model = ProtobufMessage()
         model.int(1, 8)                                                   // IR version 8 (opset 14 needs ≥ 7)
         model.string(2, "Recur")
-        model.string(3, Recur.version)
+        model.string(3, RecurVersion.current)
         model.message(7, graph)
         var opset = ProtobufMessage()
         opset.string(1, "")

@@ -102,8 +102,11 @@ public enum AtomicFile {
 
 /// A file that could not be written, and why.
 public struct AtomicFileError: Error, CustomStringConvertible {
+    /// The file being written.
     public var path: String
+    /// The system call that failed (`open`, `write`, `fsync`, `rename`).
     public var operation: String
+    /// Its `errno`.
     public var code: Int32
 
     public var description: String { "cannot save \(path): \(operation) failed: \(String(cString: strerror(code)))" }

@@ -4,6 +4,7 @@ public struct CRC32: Sendable {
     /// The checksum of everything given so far.
     public private(set) var value: UInt32 = 0
 
+    /// A checksum of nothing yet.
     public init() {}
 
     /// The checksum of `bytes`.
@@ -20,6 +21,7 @@ public struct CRC32: Sendable {
         text.withUTF8 { update(UnsafeRawBufferPointer($0)) }
     }
 
+    /// Adds `bytes` to the checksum, as if they followed everything added before.
     public mutating func update(_ bytes: UnsafeRawBufferPointer) {
         guard let base = bytes.baseAddress else { return }
         let count = bytes.count

@@ -12,7 +12,9 @@ import RecurCore
 /// The checksum covers the length, the header and every tensor byte, so a flipped bit anywhere is caught on
 /// load. Saving goes through `AtomicFile`: a kill at any moment leaves the old file or the new one.
 public struct CheckpointFile: Sendable {
+    /// The `format` metadata value of every Recur checkpoint.
     public static let format = "recur-checkpoint"
+    /// The `format_version` this Recur writes and reads.
     public static let formatVersion = 1
 
     /// The tensors, in file order (model parameters first, then optimizer and training state).
@@ -20,11 +22,13 @@ public struct CheckpointFile: Sendable {
     /// The "recur" JSON document.
     public var document: Data
 
+    /// A checkpoint of these tensors, in this order, and this "recur" JSON document.
     public init(tensors: [(name: String, value: Tensor)], document: Data) {
         self.tensors = tensors
         self.document = document
     }
 
+    /// The tensor named `name`, or nil.
     public subscript(name: String) -> Tensor? { tensors.first { $0.name == name }?.value }
 
     // MARK: - Saving
@@ -159,6 +163,7 @@ public struct CheckpointFile: Sendable {
 
 /// A checkpoint that could not be saved or loaded: the file, and what is wrong with it.
 public struct CheckpointError: Error, CustomStringConvertible, Equatable {
+    /// What is wrong with a checkpoint file.
     public enum Problem: Error, Equatable, CustomStringConvertible {
         case unreadable(String)
         case unwritable(String)
@@ -181,9 +186,12 @@ public struct CheckpointError: Error, CustomStringConvertible, Equatable {
         }
     }
 
+    /// The file.
     public var path: String
+    /// What is wrong with it.
     public var problem: Problem
 
+    /// An error about the file at `path`.
     public init(path: String, problem: Problem) {
         self.path = path
         self.problem = problem

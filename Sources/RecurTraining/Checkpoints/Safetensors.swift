@@ -17,6 +17,7 @@ public struct Safetensors {
     /// The `__metadata__` strings.
     public var metadata: [String: String]
 
+    /// A file of these tensors, in this order, with these `__metadata__` strings.
     public init(tensors: [(name: String, value: Tensor)], metadata: [String: String] = [:]) {
         self.tensors = tensors
         self.metadata = metadata

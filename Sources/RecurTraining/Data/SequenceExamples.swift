@@ -1,18 +1,21 @@
 import RecurCore
 
 /// Independent sequences, shuffled each epoch with a seeded generator and cut into minibatches: one name
-/// per step for the dinosaur exercise, or B sentences per step for a classifier.
+/// per step for the dinosaur exercise, or B lines per step for a language model trained with `--layout lines`.
 public struct SequenceExamples: BatchSource {
     /// Each example's inputs and targets (the same length).
     public let examples: [(inputs: [Int], targets: [Int])]
+    /// B, the examples in each batch.
     public let batchSize: Int
     /// Order: shuffled per epoch from `seed`, or as given.
     public let shuffles: Bool
+    /// The seed of each epoch's shuffle.
     public let seed: UInt64
     /// Start each batch from the previous batch's final state instead of zeros (the course's dinosaur
     /// model carries `a_prev` from one name to the next); only the very first batch starts from zeros.
     public let carriesState: Bool
 
+    /// Examples to batch; each example's inputs and targets must be the same length.
     public init(examples: [(inputs: [Int], targets: [Int])], batchSize: Int, shuffles: Bool = true, seed: UInt64 = 0,
                 carriesState: Bool = false) {
         precondition(!examples.isEmpty, "there must be at least one example")
@@ -40,6 +43,7 @@ public struct SequenceExamples: BatchSource {
         return order
     }
 
+    /// Batch `index` of `epoch`: the examples in that epoch's order, padded to the longest.
     public func batch(epoch: Int, index: Int) -> TokenBatch {
         let order = order(epoch: epoch)
         let chosen = order[(index * batchSize)..<min(order.count, (index + 1) * batchSize)].map { examples[$0] }

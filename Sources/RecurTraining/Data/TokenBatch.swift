@@ -1,17 +1,23 @@
 /// One minibatch of token sequences, laid out time-major as the recurrent layers take them.
 ///
-///     inputs   [T, B]   token ids; −1 is "no token" (a zero input vector, the seed's x<1> = 0)
+///     inputs   [T, B]   token ids; −1 is "no token" (a zero input vector, the course's x<1> = 0)
 ///     targets  [T, B]   the token each position should predict
 ///     lengths  [B]      positions that count in each sequence (those past it are padding)
 public struct TokenBatch: Sendable, Equatable {
+    /// T, the positions of the longest sequence.
     public var steps: Int
+    /// B, the sequences.
     public var batchSize: Int
+    /// [T, B] input ids, position t·B + b; −1 reads a zero vector.
     public var inputs: [Int]
+    /// [T, B] target ids, position t·B + b.
     public var targets: [Int]
+    /// [B] positions that count in each sequence.
     public var lengths: [Int]
     /// Sequences whose state starts from zero here (the rest continue from the previous batch's final state).
     public var resets: [Bool]
 
+    /// A batch; inputs and targets must hold T·B ids, lengths and resets B entries.
     public init(steps: Int, batchSize: Int, inputs: [Int], targets: [Int], lengths: [Int], resets: [Bool]) {
         precondition(inputs.count == steps * batchSize && targets.count == steps * batchSize,
                      "a batch of \(steps)×\(batchSize) needs that many inputs and targets")

@@ -10,11 +10,15 @@ public struct TokenIDs: RandomAccessCollection, Sendable {
     private let storage: Storage
     /// Where this slice starts in `storage`.
     private let offset: Int
+    /// How many ids there are.
     public let count: Int
 
+    /// Always 0, also for a slice.
     public var startIndex: Int { 0 }
+    /// `count`.
     public var endIndex: Int { count }
 
+    /// The id at `position`, counted from the slice's start.
     public subscript(position: Int) -> Int {
         precondition(position >= 0 && position < count, "token index \(position) out of range 0..<\(count)")
         let index = offset + position
@@ -95,7 +99,9 @@ public struct TokenIDs: RandomAccessCollection, Sendable {
 /// piece at a time, never all in memory at once. The file is deleted as soon as it is mapped (the mapping stays
 /// valid until the ids are released), so nothing is left behind, even if the process is killed later.
 public final class TokenFileWriter {
+    /// 2, or 4 for vocabularies of more than 65,536 tokens.
     public let bytesPerID: Int
+    /// Ids written so far.
     public private(set) var count = 0
     private let path: String
     private let handle: FileHandle
@@ -156,6 +162,7 @@ public final class TokenFileWriter {
     }
 }
 
+/// A token file that could not be written or mapped.
 public struct TokenFileError: Error, CustomStringConvertible {
     public var description: String
     init(_ description: String) { self.description = description }

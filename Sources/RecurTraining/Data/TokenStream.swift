@@ -7,9 +7,11 @@
 /// With `documentStarts`, the stream is a series of documents and no window crosses from one into the next:
 /// a window ends early at a document's end (shorter length in the batch), and the next window of that lane
 /// starts the next document from a zero state. With `zeroInputAtDocumentStart`, each document's first token is
-/// predicted too, from a zero input (the seed's x<1> = 0); otherwise it is only read.
+/// predicted too, from a zero input (the course's x<1> = 0); otherwise it is only read.
 public struct TokenStream: BatchSource {
+    /// The stream's ids.
     public let tokens: TokenIDs
+    /// B, the lanes the stream is cut into.
     public let batchSize: Int
     /// T, the longest window.
     public let sequenceLength: Int
@@ -83,8 +85,10 @@ public struct TokenStream: BatchSource {
         }
     }
 
+    /// Windows of T in each lane: the batches of one pass over the stream.
     public var batchesPerEpoch: Int { windows.count }
 
+    /// The batch `index` of an epoch (every epoch reads the same windows).
     public func batch(epoch: Int, index: Int) -> TokenBatch {
         let lanes = windows[index], b = batchSize, steps = lanes.map(\.count).max() ?? 0
         var inputs = [Int](repeating: -1, count: steps * b), targets = [Int](repeating: 0, count: steps * b)

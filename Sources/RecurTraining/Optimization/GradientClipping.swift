@@ -1,7 +1,7 @@
 import RecurCore
 import RecurLayers
 
-/// Gradient clipping as the seed describes it: pick a threshold and rescale the gradient when it is larger,
+/// Gradient clipping as the course describes it: pick a threshold and rescale the gradient when it is larger,
 /// so one exploding step cannot throw the weights far away.
 public enum GradientClipping: Codable, Equatable, Sendable {
     /// Leave the gradient as it is.
@@ -48,6 +48,7 @@ public enum GradientClipping: Codable, Equatable, Sendable {
         return sum.squareRoot()
     }
 
+    /// What is out of range, as messages; empty when valid.
     public var problems: [String] {
         switch self {
         case .none: []

@@ -39,6 +39,7 @@ public enum LearningRateSchedule: Codable, Equatable, Sendable {
         }
     }
 
+    /// What is out of range, as messages; empty when the schedule is valid.
     public var problems: [String] {
         switch self {
         case .constant: return []
@@ -85,8 +86,11 @@ public enum LearningRateSchedule: Codable, Equatable, Sendable {
 public struct PlateauState: Codable, Equatable, Sendable {
     /// The lowest validation loss so far (nil before the first).
     public var best: Double? = nil
+    /// Validations in a row without a new best.
     public var badValidations = 0
+    /// The factor applied to the base learning rate so far.
     public var scale = 1.0
 
+    /// The state before any validation.
     public init() {}
 }

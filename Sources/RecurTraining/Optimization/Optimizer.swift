@@ -5,10 +5,12 @@ import RecurLayers
 /// Which update rule an `Optimizer` applies, and its constants. Every rule is PyTorch's (`torch.optim`),
 /// with the same names and defaults, so a recipe moves across unchanged.
 public struct OptimizerConfiguration: Codable, Equatable, Sendable {
+    /// The update rule, named as PyTorch's optimizers are.
     public enum Kind: String, Codable, CaseIterable, Sendable {
         case sgd, adam, adamw, rmsprop
     }
 
+    /// The update rule.
     public var kind: Kind
     /// μ: SGD's and RMSprop's momentum (0: none).
     public var momentum: Double
@@ -16,6 +18,7 @@ public struct OptimizerConfiguration: Codable, Equatable, Sendable {
     public var nesterov: Bool
     /// β1, β2: Adam's and AdamW's averaging rates.
     public var beta1: Double
+    /// Adam's decay of the squared-gradient average.
     public var beta2: Double
     /// α: RMSprop's averaging rate of g².
     public var alpha: Double
@@ -24,6 +27,7 @@ public struct OptimizerConfiguration: Codable, Equatable, Sendable {
     /// λ: L2 penalty added to the gradient (SGD, Adam, RMSprop); for AdamW the decoupled decay.
     public var weightDecay: Double
 
+    /// An optimizer's settings, with PyTorch's defaults; weight decay defaults to 0.01 for AdamW, else 0.
     public init(kind: Kind, momentum: Double = 0, nesterov: Bool = false, beta1: Double = 0.9, beta2: Double = 0.999,
                 alpha: Double = 0.99, epsilon: Double = 1e-8, weightDecay: Double? = nil) {
         self.kind = kind
@@ -77,7 +81,9 @@ public struct OptimizerConfiguration: Codable, Equatable, Sendable {
 /// The running averages (v, m, s, b) are the optimizer's state; `state` and `restore` carry them through
 /// checkpoints so that a resumed run continues bit for bit.
 public final class Optimizer {
+    /// The update rule and its settings.
     public let configuration: OptimizerConfiguration
+    /// The parameters it updates.
     public let parameters: [Parameter]
     /// The names the running averages are saved under (`<name>.<slot>`), one per parameter.
     public let names: [String]

@@ -3,6 +3,7 @@ import Foundation
 /// The loss curve as a self-contained SVG file: training loss (line) and validation loss (line with dots)
 /// against training tokens seen. It opens in any browser.
 public enum LossPlot {
+    /// An SVG document plotting the training and validation losses of `records` against tokens seen.
     public static func svg(_ records: [TrainingRecord], title: String = "Recur training") -> String {
         let width = 720.0, height = 420.0, left = 70.0, right = 20.0, top = 40.0, bottom = 50.0
         let train = records.filter { $0.event == .train && $0.loss.isFinite }

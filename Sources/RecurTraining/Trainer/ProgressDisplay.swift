@@ -5,6 +5,7 @@ import Foundation
 ///
 ///     [########............]  40% step 400/1000 · epoch 1.3 · loss 1.532 · val 1.601 · |g| 2.41 · lr 2e-03 · 31.2k tok/s · ETA 1m12s
 public final class ProgressDisplay {
+    /// Steps the whole run takes (the bar's 100 %).
     public let totalSteps: Int
     /// Redraw one line in place (a terminal) instead of printing a line per update.
     public let live: Bool
@@ -25,6 +26,7 @@ public final class ProgressDisplay {
     /// Whether standard error is a terminal.
     public static var standardErrorIsTerminal: Bool { isatty(STDERR_FILENO) != 0 }
 
+    /// Shows a training or validation record: redraws the bar, or prints a line.
     public func show(_ record: TrainingRecord) {
         if record.event == .validation {
             lastValidation = record.loss

@@ -24,6 +24,8 @@ public protocol SequenceModel: AnyObject {
 }
 
 extension SequenceModel {
+    /// The parameters, in `namedParameters` order.
     public var parameters: [Parameter] { namedParameters.map(\.parameter) }
+    /// How many numbers the parameters hold.
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.value.count } }
 }

@@ -6,11 +6,16 @@ import RecurLayers
 /// `runs/shakespeare.best.recur` (the best validation loss so far), `runs/shakespeare.log.jsonl` and
 /// `runs/shakespeare.loss.svg`.
 public struct TrainingFiles: Sendable {
+    /// The last checkpoint, written every `checkpointEvery` steps and at the end.
     public var checkpoint: URL
+    /// The checkpoint with the best validation loss (`NAME.best.recur`).
     public var best: URL
+    /// The JSON-lines log (`NAME.log.jsonl`).
     public var log: URL
+    /// The SVG loss plot (`NAME.loss.svg`).
     public var plot: URL
 
+    /// The files of a run whose checkpoint is `checkpoint`; the others are named after it.
     public init(checkpoint: URL) {
         self.checkpoint = checkpoint
         let folder = checkpoint.deletingLastPathComponent()
@@ -64,15 +69,25 @@ public enum TrainingError: Error, CustomStringConvertible {
 /// optimizer's averages and the carried state are saved as tensors. A run stopped at any checkpoint and
 /// resumed with the same options therefore ends with the same bits as one that never stopped.
 public final class Trainer<Model: SequenceModel, Vocabulary: Codable & Sendable> {
+    /// The model being trained; its parameters change in place.
     public let model: Model
+    /// The vocabulary saved in every checkpoint.
     public let vocabulary: Vocabulary
+    /// The checkpoint kind, e.g. "language-model".
     public let kind: String
+    /// The training batches.
     public let training: any BatchSource
+    /// The validation batches (nil: no validation, no best checkpoint, no early stopping).
     public let validation: (any BatchSource)?
+    /// The run's options.
     public let options: TrainingOptions
+    /// Where the run writes.
     public let files: TrainingFiles
+    /// The kernel and the number of threads.
     public let settings: ComputeSettings
+    /// The optimizer and its running state.
     public let optimizer: Optimizer
+    /// Where the run is.
     public private(set) var progress: TrainingProgress
     /// The final state of the last step, [L·Dir, B, H], carried into the next window.
     private var carried: RecurrentState?
@@ -83,6 +98,8 @@ public final class Trainer<Model: SequenceModel, Vocabulary: Codable & Sendable>
     /// Called with each notice (a skipped step, a saved checkpoint).
     public var onNotice: (String) -> Void = { _ in }
 
+    /// A run of `model` on `training`; nothing is written until it runs.
+    /// - Throws: `TrainingError` when the options have a problem.
     public init(model: Model, vocabulary: Vocabulary, kind: String, training: any BatchSource,
                 validation: (any BatchSource)? = nil, options: TrainingOptions, files: TrainingFiles,
                 settings: ComputeSettings = .current) throws(TrainingError) {
@@ -182,6 +199,8 @@ public final class Trainer<Model: SequenceModel, Vocabulary: Codable & Sendable>
     // MARK: - Running
 
     /// Trains to the end of the run (or until `shouldStop` returns true after a step).
+    /// - Returns: how the run ended: finished, interrupted by `shouldStop`, or stopped early on a validation plateau.
+    @discardableResult
     public func run(shouldStop: () -> Bool = { false }) throws(TrainingError) -> TrainingOutcome {
         do {
             log = try TrainingLog(url: files.log, resumingAt: progress.step == 0 ? nil : progress.step)

@@ -1,7 +1,9 @@
 import Foundation
+import RecurCore
 
 /// One line of the training log.
 public struct TrainingRecord: Codable, Equatable, Sendable {
+    /// Whether a record is of a training step or of a validation.
     public enum Event: String, Codable, Sendable {
         /// The mean of the training losses since the previous record.
         case train
@@ -9,6 +11,7 @@ public struct TrainingRecord: Codable, Equatable, Sendable {
         case validation
     }
 
+    /// A training step or a validation.
     public var event: Event
     /// Steps done (1 after the first update).
     public var step: Int
@@ -18,11 +21,16 @@ public struct TrainingRecord: Codable, Equatable, Sendable {
     public var tokens: Int
     /// The reduced loss (train: averaged over the steps since the last record; validation: nats per token).
     public var loss: Double
+    /// The global gradient norm before clipping, averaged since the last record (training only).
     public var gradientNorm: Double?
+    /// The learning rate of the step (training only).
     public var learningRate: Double?
+    /// Training speed since the last record (training only).
     public var tokensPerSecond: Double?
+    /// Seconds of training so far, across resumes.
     public var elapsedSeconds: Double
 
+    /// A record; see each property.
     public init(event: Event, step: Int, epoch: Double, tokens: Int, loss: Double, gradientNorm: Double? = nil,
                 learningRate: Double? = nil, tokensPerSecond: Double? = nil, elapsedSeconds: Double) {
         self.event = event
@@ -41,7 +49,9 @@ public struct TrainingRecord: Codable, Equatable, Sendable {
 /// (`event`, `step`, `epoch`, `tokens`, `loss`, `gradient_norm`, `learning_rate`, `tokens_per_second`,
 /// `elapsed_seconds`), appended and flushed as training goes.
 public final class TrainingLog {
+    /// The log file.
     public let url: URL
+    /// Every record of the run so far, the kept ones of a resumed run included.
     public private(set) var records: [TrainingRecord]
     private let handle: FileHandle
 
@@ -51,8 +61,7 @@ public final class TrainingLog {
         self.url = url
         var kept: [TrainingRecord] = []
         if let resumingAt, let data = FileManager.default.contents(atPath: url.path) {
-            let decoder = JSONDecoder()
-            decoder.keyDecodingStrategy = .convertFromSnakeCase
+            let decoder = RecurJSON.decoder()
             for line in data.split(separator: UInt8(ascii: "\n")) {
                 if let record = try? decoder.decode(TrainingRecord.self, from: Data(line)), record.step <= resumingAt {
                     kept.append(record)
@@ -68,16 +77,13 @@ public final class TrainingLog {
 
     deinit { try? handle.close() }
 
+    /// Adds a record, and writes it to the file as one JSON line.
     public func append(_ record: TrainingRecord) {
         records.append(record)
         try? handle.write(contentsOf: Data(TrainingLog.line(record).utf8))
     }
 
     static func line(_ record: TrainingRecord) -> String {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.outputFormatting = [.sortedKeys]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return String(decoding: try! encoder.encode(record), as: UTF8.self) + "\n"
+        RecurJSON.line(record) + "\n"
     }
 }

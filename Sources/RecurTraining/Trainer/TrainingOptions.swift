@@ -6,12 +6,17 @@ import RecurLayers
 public struct TrainingOptions: Codable, Equatable, Sendable {
     /// Updates in the whole run (counting those before a resume); nil: `epochs` passes over the data.
     public var steps: Int?
+    /// Passes over the training data the run makes, when `steps` is nil (nil too: one epoch).
     public var epochs: Int?
     /// η before the schedule.
     public var learningRate: Double
+    /// How the learning rate changes over the run.
     public var schedule: LearningRateSchedule
+    /// The update rule and its settings.
     public var optimizer: OptimizerConfiguration
+    /// Clipping applied to the gradients before each update.
     public var clipping: GradientClipping
+    /// How the loss of a batch is reduced over its tokens and sequences.
     public var reduction: LossReduction
     /// Seeds the dropout masks (the data order has its own seed, in the data).
     public var seed: UInt64
@@ -28,6 +33,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     /// A checksum of the training data, so that a resume with other data is refused (nil: not checked).
     public var dataChecksum: UInt32?
 
+    /// Options for a run; see each property. `problems` lists what is out of range.
     public init(steps: Int? = nil, epochs: Int? = nil, learningRate: Double, schedule: LearningRateSchedule = .constant,
                 optimizer: OptimizerConfiguration = .init(kind: .adam), clipping: GradientClipping = .none,
                 reduction: LossReduction = .meanPerToken, seed: UInt64 = 0, validateEvery: Int? = nil,
@@ -77,13 +83,21 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
 public struct TrainingProgress: Codable, Equatable, Sendable {
     /// Updates attempted so far (including skipped ones); the next step's index.
     public var step = 0
+    /// Tokens predicted in training so far.
     public var tokensSeen = 0
+    /// The reduce-on-plateau schedule's memory.
     public var plateau = PlateauState()
+    /// The lowest validation loss so far, in nats per token (nil before the first validation).
     public var bestValidationLoss: Double? = nil
+    /// The step at which `bestValidationLoss` was measured (the best checkpoint's step).
     public var bestStep: Int? = nil
+    /// The most recent validation loss.
     public var lastValidationLoss: Double? = nil
+    /// Validations in a row that did not improve on the best (early stopping counts these).
     public var validationsWithoutImprovement = 0
+    /// Steps in a row skipped because their loss or gradient was not finite.
     public var nonFiniteInARow = 0
+    /// Steps skipped in the whole run because their loss or gradient was not finite.
     public var skippedSteps = 0
     /// Seconds spent training before this process (for tokens/s and ETA across resumes).
     public var elapsedSeconds = 0.0
@@ -91,11 +105,14 @@ public struct TrainingProgress: Codable, Equatable, Sendable {
     public var validationHistory: [ValidationPoint] = []
     /// The training losses since the last log record (sum and steps), so a record spanning a resume is exact.
     public var unloggedLoss = 0.0
+    /// Steps since the last log record.
     public var unloggedSteps = 0
+    /// The global gradient norm of the last step, before clipping.
     public var lastGradientNorm = 0.0
     /// The dropout generator's state.
     public var dropoutGenerator: [UInt64]
 
+    /// The progress of a run that has not started, its dropout generator seeded with `seed`.
     public init(seed: UInt64) {
         dropoutGenerator = SeededGenerator(seed: seed).state
     }
@@ -103,9 +120,12 @@ public struct TrainingProgress: Codable, Equatable, Sendable {
 
 /// One validation: the step it followed and the loss (nats per token).
 public struct ValidationPoint: Codable, Equatable, Sendable {
+    /// The step after which it was measured.
     public var step: Int
+    /// The validation loss, in nats per token.
     public var loss: Double
 
+    /// A validation measured after `step`.
     public init(step: Int, loss: Double) {
         self.step = step
         self.loss = loss
