@@ -46,6 +46,7 @@ public struct RecurrentConfiguration: Codable, Equatable, Sendable {
         case average
     }
 
+    /// The cell of every layer.
     public var cell: Cell
     /// D: features of each input step.
     public var inputSize: Int
@@ -75,6 +76,7 @@ public struct RecurrentConfiguration: Codable, Equatable, Sendable {
     /// It is written to `bias_ih`'s forget block; `bias_hh`'s stays 0, so the sum the cell sees is exactly this.
     public var forgetGateBias: Float?
 
+    /// A configuration; see each property. `problems` lists what is out of range.
     public init(cell: Cell, inputSize: Int, hiddenSize: Int, layers: Int = 1, bidirectional: Bool = false,
                 merge: Merge = .concatenate, activation: Activation = .tanh, gruVariant: GRUVariant = .pytorch,
                 dropout: Double = 0, variationalDropout: Bool = false, forgetGateBias: Float? = 1) {

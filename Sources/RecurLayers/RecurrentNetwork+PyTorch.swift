@@ -73,9 +73,13 @@ extension RecurrentNetwork {
 
 /// Why weights could not move between Recur and another framework.
 public enum RecurrentWeightError: Error, CustomStringConvertible, Equatable {
+    /// The network has no PyTorch module (a course-form GRU).
     case noPyTorchForm(String)
+    /// A tensor the network needs is missing.
     case missing(String)
+    /// A tensor is not one of the module's.
     case unexpected(String, module: String)
+    /// A tensor has the wrong shape.
     case shapeMismatch(String, expected: [Int], found: [Int])
 
     public var description: String {

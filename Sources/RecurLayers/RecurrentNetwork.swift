@@ -8,6 +8,7 @@ public struct RecurrentState: Equatable, Sendable {
     /// The LSTM's memory cell c, [L·Dir, B, H]; nil for the RNN and GRU.
     public var cellState: Tensor?
 
+    /// A state; both tensors [L·Dir, B, H], the cell state for an LSTM only.
     public init(hidden: Tensor, cellState: Tensor? = nil) {
         self.hidden = hidden
         self.cellState = cellState
@@ -68,6 +69,7 @@ public final class RecurrentTape {
 /// for each layer k and direction, `weight_ih_lk` [G, D_k], `weight_hh_lk` [G, H], `bias_ih_lk` [G],
 /// `bias_hh_lk` [G], with the suffix `_reverse` for the reverse direction.
 public final class RecurrentNetwork {
+    /// What the network is.
     public let configuration: RecurrentConfiguration
     /// In PyTorch's registration order: per layer, per direction, weight_ih, weight_hh, bias_ih, bias_hh.
     public let parameters: [Parameter]

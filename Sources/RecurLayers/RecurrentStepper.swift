@@ -10,7 +10,9 @@ import RecurCore
 ///     var y = stepper.step(x0)          // x0 [1, D] → y [1, H]
 ///     y = stepper.step(x1)              // continues from the state after x0
 public final class RecurrentStepper {
+    /// The network's configuration.
     public let configuration: RecurrentConfiguration
+    /// B, the sequences stepped together.
     public let batchSize: Int
     /// The state after the last step, [L, B, H] (zeros at first).
     public var state: RecurrentState {
@@ -24,6 +26,7 @@ public final class RecurrentStepper {
     private let prepared: [PreparedDirection<Float>]
     private let settings: ComputeSettings
 
+    /// A stepper over a unidirectional `network` for `batchSize` sequences, from a zero state; the weights are packed once, now.
     public init(_ network: RecurrentNetwork, batchSize: Int, settings: ComputeSettings = .current) {
         require(!network.configuration.bidirectional, "a stepper runs one step at a time, so it needs a unidirectional network")
         require(batchSize >= 1, "batchSize must be at least 1, got \(batchSize)")

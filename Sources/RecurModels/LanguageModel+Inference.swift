@@ -65,15 +65,19 @@ extension LanguageModel {
 /// `TextFile.forEachPiece` is): the state and the last token carry from one piece to the next, so the result
 /// is that of the whole stream at once, and only one piece's ids are held.
 public struct StreamLoss {
+    /// The model that predicts.
     public let model: LanguageModel
+    /// Tokens run through the model at once.
     public let window: Int
     /// Nats so far, and tokens predicted so far.
     public private(set) var total = 0.0
+    /// Tokens predicted so far.
     public private(set) var tokens = 0
     private var state: RecurrentState
     /// The input before the next token: the start input, then the last token seen.
     private var previous: Int
 
+    /// A loss over nothing yet; `start` is the input before the first token (−1: zeros).
     public init(model: LanguageModel, start: Int, window: Int = 512) {
         self.model = model
         self.window = window
@@ -112,6 +116,7 @@ public struct SamplingOptions: Sendable, Equatable {
     /// Never draw this token (the course's "reject `<UNK>`"); nil: none.
     public var rejected: Int?
 
+    /// Options; the defaults draw from the model's own distribution.
     public init(temperature: Double = 1, topK: Int? = nil, topP: Double? = nil, rejected: Int? = nil) {
         self.temperature = temperature
         self.topK = topK
@@ -119,6 +124,7 @@ public struct SamplingOptions: Sendable, Equatable {
         self.rejected = rejected
     }
 
+    /// What is out of range, as messages; empty when valid.
     public var problems: [String] {
         var found: [String] = []
         if !(temperature >= 0 && temperature.isFinite) { found.append("the temperature must be at least 0, got \(temperature)") }
@@ -163,12 +169,14 @@ public struct SamplingOptions: Sendable, Equatable {
 ///     sampler.prime(try vocabulary.encode("ROMEO:"))
 ///     let id = sampler.next(options, using: &generator)
 public final class Sampler {
+    /// The model that draws.
     public let model: LanguageModel
     private let stepper: RecurrentStepper
     private let settings: ComputeSettings
     /// ŷ's logits for the next token, [V].
     public private(set) var logits: [Float]
 
+    /// A sampler at the start of a sequence: a zero state, having read `start` (−1: a zero vector).
     public init(model: LanguageModel, start: Int, settings: ComputeSettings = .current) {
         self.model = model
         self.settings = settings

@@ -14,16 +14,27 @@ import RecurText
 /// `start_token` is what the model reads before the first token (absent or null: a zero vector, the course's
 /// x<1> = 0); `nonlinearity` ("tanh", the default, or "relu") is `nn.RNN`'s.
 public struct PyTorchLanguageModelConfig: Codable, Equatable, Sendable {
+    /// "rnn", "gru" or "lstm".
     public var cell: String
+    /// E; nil for one-hot input (no `embedding.weight`).
     public var embeddingSize: Int?
+    /// H.
     public var hiddenSize: Int
+    /// Stacked recurrent layers.
     public var layers: Int
+    /// V.
     public var vocabularySize: Int
+    /// "char" or "word".
     public var level: String
+    /// Must be false or absent: a language model reads forward.
     public var bidirectional: Bool?
+    /// The token that ends each line.
     public var eosToken: String
+    /// The token for anything outside the vocabulary, if any.
     public var unkToken: String?
+    /// What the model reads before the first token; nil reads a zero vector.
     public var startToken: String?
+    /// `nn.RNN`'s "tanh" (the default) or "relu".
     public var nonlinearity: String?
 
     /// Reads the JSON, naming what is missing or wrong.
@@ -40,6 +51,7 @@ public struct PyTorchLanguageModelConfig: Codable, Equatable, Sendable {
         }
     }
 
+    /// The description as JSON, one key per line, as `recur export-torch` writes it.
     public func encoded() -> Data {
         try! RecurJSON.encoder(pretty: true).encode(self) + Data("\n".utf8)
     }
@@ -204,5 +216,6 @@ extension Vocabulary {
 /// Why weights, a configuration or a vocabulary could not move between Recur and PyTorch.
 public struct InterchangeError: Error, CustomStringConvertible, Equatable {
     public var description: String
+    /// An error that says `description`.
     public init(_ description: String) { self.description = description }
 }

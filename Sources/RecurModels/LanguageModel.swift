@@ -20,11 +20,13 @@ public struct LanguageModelConfiguration: Codable, Equatable, Sendable {
     public var embeddingSize: Int?
     /// The recurrent layers; their `inputSize` must be E (or V for one-hot input).
     public var recurrent: RecurrentConfiguration
+    /// How the parameters are drawn.
     public var initialization: Initialization
     /// What the model reads before a sequence's first token: this token of its vocabulary (a model trained on
     /// a stream reads the end token of the line before), or, when nil, the zero vector (the course's x<1> = 0).
     public var startToken: String?
 
+    /// A configuration; `problems` lists what does not fit together.
     public init(vocabularySize: Int, embeddingSize: Int?, recurrent: RecurrentConfiguration,
                 initialization: Initialization = .pytorch, startToken: String? = nil) {
         self.vocabularySize = vocabularySize
@@ -58,9 +60,13 @@ public struct LanguageModelConfiguration: Codable, Equatable, Sendable {
 /// Parameters are named as a PyTorch module with `embedding`, `rnn` and `decoder` attributes would name them
 /// (`embedding.weight`, `rnn.weight_ih_l0`, …, `decoder.weight`, `decoder.bias`).
 public final class LanguageModel: SequenceModel {
+    /// What the model is.
     public let configuration: LanguageModelConfiguration
+    /// The token vectors, [V, E]; nil for one-hot input.
     public let embedding: Embedding?
+    /// The recurrent layers.
     public let network: RecurrentNetwork
+    /// The output layer, H → V.
     public let decoder: Linear
 
     /// A model initialized as `configuration.initialization` says, drawing from `generator`.
@@ -85,6 +91,7 @@ public final class LanguageModel: SequenceModel {
         }
     }
 
+    /// Every parameter with its PyTorch-style name: `embedding.weight`, `rnn.weight_ih_l0`, …, `decoder.bias`.
     public var namedParameters: [(name: String, parameter: Parameter)] {
         var all: [(String, Parameter)] = []
         if let embedding { all.append(("embedding.weight", embedding.weight)) }
@@ -93,6 +100,7 @@ public final class LanguageModel: SequenceModel {
         return all
     }
 
+    /// A zero state for `batchSize` sequences, [L, B, H].
     public func zeroState(batchSize: Int) -> RecurrentState { network.zeroState(batchSize: batchSize) }
 
     /// The recurrent input for token ids: their embeddings, or one-hot vectors. ids [T·B] → [T, B, E or V].
@@ -101,6 +109,7 @@ public final class LanguageModel: SequenceModel {
         return Tensor.oneHot(ids, depth: configuration.vocabularySize, shape: [steps, batchSize])
     }
 
+    /// The loss of a batch and its gradient, added into every parameter's `gradient`; and the final state.
     public func lossAndGradient(_ batch: TokenBatch, initialState: RecurrentState, loss: SoftmaxCrossEntropy,
                                 dropoutGenerator: inout SeededGenerator,
                                 settings: ComputeSettings = .current) -> (loss: LossValue, finalState: RecurrentState) {
@@ -114,6 +123,7 @@ public final class LanguageModel: SequenceModel {
         return (value, output.state)
     }
 
+    /// The loss of a batch, without gradients or dropout; and the final state.
     public func loss(_ batch: TokenBatch, initialState: RecurrentState, loss: SoftmaxCrossEntropy,
                      settings: ComputeSettings = .current) -> (loss: LossValue, finalState: RecurrentState) {
         let x = input(batch.inputs, steps: batch.steps, batchSize: batch.batchSize)

@@ -22,10 +22,14 @@ extension LanguageModel {
 /// A language model and its vocabulary, loaded from a checkpoint (what `recur sample`, `score`, `eval` and
 /// `inspect` open).
 public struct LanguageModelFile {
+    /// The JSON document of a language model's checkpoint.
     public typealias Document = CheckpointDocument<LanguageModelConfiguration, Vocabulary>
 
+    /// The model, with the file's weights.
     public let model: LanguageModel
+    /// Its vocabulary.
     public let vocabulary: Vocabulary
+    /// Everything else the file says: configuration and training history.
     public let document: Document
     /// The input read before a sequence's first token (−1: zeros).
     public let start: Int

@@ -120,10 +120,14 @@ public enum TextFile {
     }
 }
 
+/// A file that could not be read as text: the file, and what is wrong (with the byte offset and line where it applies).
 public struct TextFileError: Error, CustomStringConvertible, Equatable {
+    /// The file.
     public var path: String
+    /// What is wrong with it.
     public var problem: String
 
+    /// An error about the file at `path`.
     public init(path: String, problem: String) {
         self.path = path
         self.problem = problem

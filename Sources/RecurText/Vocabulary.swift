@@ -14,10 +14,13 @@
 /// **Case.** Nothing is lowercased unless `lowercases` is set; then text is lowercased (Unicode's
 /// default lowercasing) before it is split into tokens, both when building and when encoding.
 public struct Vocabulary: Codable, Equatable, Sendable {
+    /// What a token is: a character, or a word.
     public enum Level: String, Codable, Sendable, CaseIterable {
+        /// A token is a character (`Character`), or a word (split on spaces and tabs).
         case char, word
     }
 
+    /// Characters or words.
     public let level: Level
     /// The tokens, by id.
     public let tokens: [String]
@@ -25,6 +28,7 @@ public struct Vocabulary: Codable, Equatable, Sendable {
     public let endToken: String
     /// The token that stands for anything outside the vocabulary (nil: such input is an error).
     public let unknownToken: String?
+    /// Whether text is lowercased before it is split into tokens.
     public let lowercases: Bool
     private let ids: [String: Int]
 
@@ -83,12 +87,16 @@ public struct Vocabulary: Codable, Equatable, Sendable {
                   lowercases: counter.lowercases)
     }
 
+    /// V, the number of tokens.
     public var count: Int { tokens.count }
+    /// The id of the end token.
     public var endID: Int { ids[endToken]! }
+    /// The id of the unknown token, if the vocabulary has one.
     public var unknownID: Int? { unknownToken.flatMap { ids[$0] } }
 
     /// The id of `token`, or nil.
     public func id(of token: String) -> Int? { ids[token] }
+    /// The id of a character token, or nil.
     public func id(of character: Character) -> Int? { ids[String(character)] }
 
     /// The tokens of `text`: its characters, or for each line its words and the end token.
@@ -269,6 +277,7 @@ public struct SkippedTokens: Equatable, Sendable {
 
 /// A text that a vocabulary cannot encode.
 public enum VocabularyError: Error, Equatable, CustomStringConvertible {
+    /// The token at this position (in tokens) is not in the vocabulary, and it has no unknown token.
     case unknownToken(String, position: Int)
 
     public var description: String {
@@ -290,11 +299,14 @@ public enum VocabularyError: Error, Equatable, CustomStringConvertible {
 /// be built from a corpus that is never held whole: characters, or the words of each line (pieces must not
 /// split a word; the end token is not counted).
 public struct TokenCounter: Sendable {
+    /// Characters or words.
     public let level: Vocabulary.Level
+    /// Whether text is lowercased before it is counted.
     public let lowercases: Bool
     /// How often each token occurred so far.
     public private(set) var counts: [String: Int] = [:]
 
+    /// A counter that has read nothing yet.
     public init(level: Vocabulary.Level, lowercases: Bool = false) {
         self.level = level
         self.lowercases = lowercases

@@ -3,6 +3,7 @@
 ///
 /// - Parameters:
 ///   - count: how many values there are.
+///   - epsilon: ε, the step.
 ///   - value: the current value of element i.
 ///   - set: sets element i (the difference restores it afterwards).
 ///   - loss: the loss at the current values.

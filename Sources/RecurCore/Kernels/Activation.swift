@@ -20,9 +20,13 @@ import CRecurKernels
 /// `Activation.maximumTanhError` (3.6e-7). Both are well inside the 1e-6 that recurrent cells need. Where
 /// the sigmoid is tiny (x < −16, σ ≈ e^x) its relative error reaches 4.2e-7 (`maximumSigmoidTailError`).
 public enum Activation: String, CaseIterable, Sendable, Codable {
+    /// g(x) = x.
     case identity
+    /// σ(x) = 1 / (1 + e^−x).
     case sigmoid
+    /// tanh(x).
     case tanh
+    /// max(x, 0).
     case relu
 
     /// Largest error the tests allow for the vectorized sigmoid (absolute) and exp (relative) against

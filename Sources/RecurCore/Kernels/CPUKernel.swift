@@ -66,6 +66,7 @@ public struct ComputeSettings: Sendable, Equatable {
     /// Threads a large matrix product may use (1 = the calling thread only).
     public var threadCount: Int
 
+    /// Settings with this kernel (the best the CPU has by default) and this many threads (every core by default).
     public init(kernel: CPUKernel = CPUKernel.detected, threadCount: Int = ComputeSettings.coreCount) {
         require(kernel.isSupported, "kernel \(kernel) is not supported here (detected \(CPUKernel.detected))")
         require(threadCount >= 1, "threadCount must be at least 1, got \(threadCount)")

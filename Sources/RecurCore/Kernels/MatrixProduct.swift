@@ -431,10 +431,14 @@ public enum MatrixProduct {
 /// `MatrixProduct.multiply(_:_:n:k:b:ldb:transposeB:accumulate:settings:)`): op(A) is m×K, stored K×m when
 /// `transposeA`, else m×K, with leading dimension `lda`; C is m×N with leading dimension `ldc`.
 public struct LeftFactor<Scalar> {
+    /// M, rows of op(A) and C.
     public var m: Int
+    /// A (stored K×M when transposed, else M×K), its leading dimension, and whether op(A) = Aᵀ.
     public var a: UnsafePointer<Scalar>, lda: Int, transposeA: Bool
+    /// C, M×N, and its leading dimension.
     public var c: UnsafeMutablePointer<Scalar>, ldc: Int
 
+    /// A left factor and the product it writes.
     public init(m: Int, a: UnsafePointer<Scalar>, lda: Int, transposeA: Bool = false, c: UnsafeMutablePointer<Scalar>,
                 ldc: Int) {
         self.m = m

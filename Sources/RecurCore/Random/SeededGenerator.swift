@@ -77,8 +77,10 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable, Equatable, Codab
 public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
+    /// A generator whose first output is SplitMix64's for `seed`.
     public init(seed: UInt64) { state = seed }
 
+    /// The next 64 random bits.
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state

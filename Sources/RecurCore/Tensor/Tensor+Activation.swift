@@ -4,8 +4,11 @@ extension Tensor {
         elementwise { x, y, count in activation.apply(x, y, count: count, kernel: settings.kernel) }
     }
 
+    /// σ(x) = 1 / (1 + e^−x) of every element.
     public func sigmoid() -> Tensor { applying(.sigmoid) }
+    /// tanh of every element.
     public func tanh() -> Tensor { applying(.tanh) }
+    /// max(x, 0) of every element.
     public func relu() -> Tensor { applying(.relu) }
 
     /// e^x for every element (vectorized; inputs are clamped to [−87, 88]).

@@ -48,20 +48,34 @@ extension Tensor {
         return true
     }
 
+    /// Element by element; `rhs` has the same shape, or is a row vector broadcast over the rows.
     public static func + (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.zip(rhs, +) }
+    /// Element by element, as `+`.
     public static func - (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.zip(rhs, -) }
+    /// Element by element (the Hadamard product ⊙), as `+`.
     public static func * (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.zip(rhs, *) }
+    /// Element by element, as `+`.
     public static func / (lhs: Tensor, rhs: Tensor) -> Tensor { lhs.zip(rhs, /) }
+    /// In place, as `+`.
     public static func += (lhs: inout Tensor, rhs: Tensor) { lhs.combine(with: rhs, +) }
+    /// In place, as `-`.
     public static func -= (lhs: inout Tensor, rhs: Tensor) { lhs.combine(with: rhs, -) }
+    /// In place, as `*`.
     public static func *= (lhs: inout Tensor, rhs: Tensor) { lhs.combine(with: rhs, *) }
 
+    /// Adds a scalar to every element.
     public static func + (lhs: Tensor, rhs: Float) -> Tensor { lhs.map { $0 + rhs } }
+    /// Subtracts a scalar from every element.
     public static func - (lhs: Tensor, rhs: Float) -> Tensor { lhs.map { $0 - rhs } }
+    /// Multiplies every element by a scalar.
     public static func * (lhs: Tensor, rhs: Float) -> Tensor { lhs.map { $0 * rhs } }
+    /// Multiplies every element by a scalar.
     public static func * (lhs: Float, rhs: Tensor) -> Tensor { rhs.map { lhs * $0 } }
+    /// Divides every element by a scalar.
     public static func / (lhs: Tensor, rhs: Float) -> Tensor { lhs.map { $0 / rhs } }
+    /// Negates every element.
     public static prefix func - (operand: Tensor) -> Tensor { operand.map { -$0 } }
+    /// Multiplies every element by a scalar, in place.
     public static func *= (lhs: inout Tensor, rhs: Float) {
         lhs.withUnsafeMutableBufferPointer { x in for i in 0..<x.count { x[i] *= rhs } }
     }

@@ -12,6 +12,7 @@ public struct Dropout: Sendable {
     /// p, the probability of dropping an element, in [0, 1).
     public let probability: Double
 
+    /// Dropout that zeroes each element with `probability`, in [0, 1).
     public init(probability: Double) {
         require(probability >= 0 && probability < 1, "dropout probability must be in [0, 1), got \(probability)")
         self.probability = probability

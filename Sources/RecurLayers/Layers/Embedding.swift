@@ -12,7 +12,9 @@ import RecurCore
 /// The id −1 stands for "no token": its vector is zeros and it gets no gradient — the course's x<1> = 0, fed
 /// before the first character of a sequence.
 public final class Embedding {
+    /// V.
     public let vocabularySize: Int
+    /// E.
     public let embeddingSize: Int
     /// E, [V, E].
     public let weight: Parameter
@@ -28,6 +30,7 @@ public final class Embedding {
                            value: .normal([vocabularySize, embeddingSize], using: &generator))
     }
 
+    /// `weight`.
     public var parameters: [Parameter] { [weight] }
 
     /// The rows of `ids`.

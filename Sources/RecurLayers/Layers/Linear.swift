@@ -14,7 +14,9 @@ import RecurCore
 ///     db += Σ_rows dy
 ///     dh  = dy W
 public final class Linear {
+    /// I.
     public let inputSize: Int
+    /// O.
     public let outputSize: Int
     /// W, [O, I].
     public let weight: Parameter

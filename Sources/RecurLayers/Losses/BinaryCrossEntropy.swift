@@ -14,8 +14,10 @@ import RecurCore
 /// A token is one position (one row of K labels): PyTorch's `BCEWithLogitsLoss(reduction="mean")` is this
 /// loss with `.meanPerToken` divided by K.
 public struct BinaryCrossEntropy: Sendable {
+    /// How the per-position losses are reduced.
     public var reduction: LossReduction
 
+    /// A loss that reduces with `reduction`.
     public init(reduction: LossReduction = .meanPerToken) { self.reduction = reduction }
 
     /// The loss and dL/dz.

@@ -18,10 +18,12 @@ import RecurCore
 /// logits or the vocabulary. Rows go through in blocks of `blockRows`: only a [blockRows, V] block of
 /// logits exists at a time, never the [T, B, V] probabilities.
 public struct SoftmaxCrossEntropy: Sendable {
+    /// How the per-position losses are reduced.
     public var reduction: LossReduction
     /// Rows per block of logits.
     public var blockRows: Int
 
+    /// A loss that reduces with `reduction` and computes logits `blockRows` rows at a time.
     public init(reduction: LossReduction = .meanPerToken, blockRows: Int = 128) {
         require(blockRows > 0, "blockRows must be positive, got \(blockRows)")
         self.reduction = reduction

@@ -8,12 +8,15 @@ import RecurCore
 public final class Parameter {
     /// Name in PyTorch's `state_dict` convention, e.g. `weight_ih_l0` or `bias_hh_l1_reverse`.
     public let name: String
+    /// The values; assigning counts as a change (`version`).
     public var value: Tensor { didSet { version &+= 1 } }
+    /// dL/d(value), the same shape; backward passes add to it.
     public var gradient: Tensor
     /// Counts the changes to `value` (assignments and in-place mutations through it), so that what is derived from
     /// it, such as a network's weights packed for inference, knows when to derive it again.
     public private(set) var version = 0
 
+    /// A parameter holding `value`, its gradient zero.
     public init(name: String, value: Tensor) {
         self.name = name
         self.value = value

@@ -165,10 +165,15 @@ public struct CheckpointFile: Sendable {
 public struct CheckpointError: Error, CustomStringConvertible, Equatable {
     /// What is wrong with a checkpoint file.
     public enum Problem: Error, Equatable, CustomStringConvertible {
+        /// The file could not be read (missing, a folder, no permission).
         case unreadable(String)
+        /// The file could not be written.
         case unwritable(String)
+        /// The file is not a Recur checkpoint (another format, or not safetensors at all).
         case notACheckpoint(String)
+        /// The file is damaged or truncated: its checksum, header or offsets are wrong.
         case corrupt(String)
+        /// The file has a format version this Recur does not read.
         case version(found: Int, supported: Int)
         /// It is a valid checkpoint, but not of this model (configuration, tensor names or shapes differ).
         case mismatch(String)

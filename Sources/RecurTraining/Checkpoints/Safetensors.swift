@@ -196,8 +196,11 @@ public struct Safetensors {
 
 /// Why bytes are not a safetensors file Recur can read.
 public enum SafetensorsError: Error, Equatable, CustomStringConvertible {
+    /// The file ends before its header or its tensors do.
     case truncated(String)
+    /// The header is not valid, or its offsets overlap, leave gaps or run past the end.
     case malformed(String)
+    /// A tensor has a data type Recur does not read.
     case unsupported(String)
 
     public var description: String {

@@ -7,6 +7,7 @@ import RecurLayers
 public struct OptimizerConfiguration: Codable, Equatable, Sendable {
     /// The update rule, named as PyTorch's optimizers are.
     public enum Kind: String, Codable, CaseIterable, Sendable {
+        /// `torch.optim.SGD`, `Adam`, `AdamW` and `RMSprop`.
         case sgd, adam, adamw, rmsprop
     }
 
@@ -226,7 +227,9 @@ public final class Optimizer {
 
 /// Why a saved optimizer state does not fit this optimizer.
 public enum OptimizerStateError: Error, Equatable, CustomStringConvertible {
+    /// A tensor of the state is missing.
     case missing(String)
+    /// A tensor of the state has the wrong shape.
     case shape(String, expected: [Int], found: [Int])
 
     public var description: String {

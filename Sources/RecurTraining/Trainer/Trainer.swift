@@ -40,10 +40,15 @@ public enum TrainingOutcome: Equatable, Sendable {
 
 /// Why training could not go on.
 public enum TrainingError: Error, CustomStringConvertible {
+    /// The options have these problems.
     case options([String])
+    /// Too many steps in a row had a loss or gradient that was not finite.
     case nonFinite(String)
+    /// A checkpoint could not be saved or loaded.
     case checkpoint(CheckpointError)
+    /// The checkpoint to resume from does not fit this run.
     case resume(String)
+    /// The log or the plot could not be written.
     case files(String)
 
     public var description: String {
