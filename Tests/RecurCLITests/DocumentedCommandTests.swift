@@ -79,12 +79,20 @@ struct DocumentedCommandTests {
     }
 
     @Test("the recur commands of the README and the articles run as written", arguments: ["README.md", "Sources/Recur/Recur.docc/GettingStarted.md",
-                                                             "Sources/Recur/Recur.docc/DinosaurNames.md"])
+                                                             "Sources/Recur/Recur.docc/DinosaurNames.md",
+                                                             "Sources/Recur/Recur.docc/Interchange.md"])
     func documentedCommands(document: String) throws {
         let commands = try Self.commands(in: document)
         #expect(commands.count >= 2, "\(document) shows recur commands")
         let folder = try Self.folder()
         defer { try? FileManager.default.removeItem(at: folder) }
         try Self.run(commands, in: folder)
+        if document == "README.md" {
+            for name in ["notes.recur", "notes.best.recur", "notes.log.jsonl", "notes.loss.svg", "lm.recur",
+                         "notes.safetensors", "notes.onnx"] {
+                #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent(name).path),
+                        "the README says \(name) is written")
+            }
+        }
     }
 }
