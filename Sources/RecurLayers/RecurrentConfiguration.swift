@@ -28,8 +28,8 @@ public struct RecurrentConfiguration: Codable, Equatable, Sendable {
 
     /// Where the GRU's relevance (reset) gate acts.
     public enum GRUVariant: String, Codable, CaseIterable, Sendable {
-        /// The course's full GRU: Γr multiplies c<t-1> before the product with W_c, and
-        /// c<t> = Γu * c̃<t> + (1 − Γu) * c<t-1> (ONNX `linear_before_reset=0`, Keras `reset_after=False`).
+        /// The course's full GRU: Γr multiplies `c<t-1>` before the product with W_c, and
+        /// `c<t>` = Γu * `c̃<t>` + (1 − Γu) * `c<t-1>` (ONNX `linear_before_reset=0`, Keras `reset_after=False`).
         case course
         /// PyTorch's `nn.GRU`: r multiplies `W_hn h + b_hn` after the product, and h = (1 − z) * n + z * h_prev
         /// (ONNX `linear_before_reset=1`, Keras `reset_after=True`).

@@ -12,7 +12,7 @@ import RecurCore
 ///
 /// Per layer k and direction (suffix `_reverse` for the reverse one): `weight_ih_lk` [G, D_k] (D_0 = inputSize,
 /// above it 2H or H), `weight_hh_lk` [G, H], `bias_ih_lk` [G], `bias_hh_lk` [G]. The course's single bias of
-/// each gate is `bias_ih + bias_hh`; its stacked W = [W_a | W_x] acting on [a<t-1>, x<t>] is
+/// each gate is `bias_ih + bias_hh`; its stacked W = [W_a | W_x] acting on [`a<t-1>`, `x<t>`] is
 /// [`weight_hh` | `weight_ih`].
 ///
 /// The course GRU cannot be a `nn.GRU`: PyTorch applies r after the product (r * (W_hn h + b_hn)), the course

@@ -11,7 +11,7 @@ extension LanguageModel {
     }
 
     /// log p(tᵢ | start, t₁ … tᵢ₋₁), natural log, for every token of every sequence — the course's
-    /// P(y<1>, …, y<Ty>) = Π P(y<t> | y<1> … y<t−1>) taken apart, one factor per token.
+    /// P(`y<1>`, …, `y<Ty>`) = Π P(`y<t>` | `y<1>` … `y<t−1>`) taken apart, one factor per token.
     /// - Parameters: sequences of ids (each scored from the start input, all in one ragged batch); start the
     ///   input before the first token (−1: zeros); valuesPerWindow: long sequences go through in windows of
     ///   steps, the state carried across, so that the [steps, B, V] log-probabilities of one window hold about
@@ -162,8 +162,8 @@ public struct SamplingOptions: Sendable, Equatable {
     }
 }
 
-/// Draws a sequence from a language model one token at a time, as the course samples: start from a<0> = 0 and
-/// the start input, draw y<t> from ŷ<t>, feed it back as x<t+1>, until the end token or the length.
+/// Draws a sequence from a language model one token at a time, as the course samples: start from `a<0>` = 0 and
+/// the start input, draw `y<t>` from `ŷ<t>`, feed it back as `x<t+1>`, until the end token or the length.
 ///
 ///     let sampler = Sampler(model: model, start: model.startID(in: vocabulary.tokens))
 ///     sampler.prime(try vocabulary.encode("ROMEO:"))

@@ -12,7 +12,7 @@ import RecurText
 ///      "level": "word", "bidirectional": false, "eos_token": "<eos>", "unk_token": "<unk>", "start_token": "<eos>"}
 ///
 /// `start_token` is what the model reads before the first token (absent or null: a zero vector, the course's
-/// x<1> = 0); `nonlinearity` ("tanh", the default, or "relu") is `nn.RNN`'s.
+/// `x<1>` = 0); `nonlinearity` ("tanh", the default, or "relu") is `nn.RNN`'s.
 public struct PyTorchLanguageModelConfig: Codable, Equatable, Sendable {
     /// "rnn", "gru" or "lstm".
     public var cell: String

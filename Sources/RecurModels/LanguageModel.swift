@@ -16,14 +16,14 @@ public struct LanguageModelConfiguration: Codable, Equatable, Sendable {
 
     /// V.
     public var vocabularySize: Int
-    /// E, the size of the learned token vectors; nil feeds one-hot vectors of size V (the course's x<t>).
+    /// E, the size of the learned token vectors; nil feeds one-hot vectors of size V (the course's `x<t>`).
     public var embeddingSize: Int?
     /// The recurrent layers; their `inputSize` must be E (or V for one-hot input).
     public var recurrent: RecurrentConfiguration
     /// How the parameters are drawn.
     public var initialization: Initialization
     /// What the model reads before a sequence's first token: this token of its vocabulary (a model trained on
-    /// a stream reads the end token of the line before), or, when nil, the zero vector (the course's x<1> = 0).
+    /// a stream reads the end token of the line before), or, when nil, the zero vector (the course's `x<1>` = 0).
     public var startToken: String?
 
     /// A configuration; `problems` lists what does not fit together.
@@ -49,7 +49,7 @@ public struct LanguageModelConfiguration: Codable, Equatable, Sendable {
     }
 }
 
-/// A recurrent language model, the course's: each token x<t> (one-hot, or its learned embedding) goes through the
+/// A recurrent language model, the course's: each token `x<t>` (one-hot, or its learned embedding) goes through the
 /// recurrent layers, and a softmax over the vocabulary predicts the next token from their output:
 ///
 ///     e<t>  = E[x<t>]                  (or the one-hot vector itself)

@@ -115,33 +115,31 @@ public struct Vocabulary: Codable, Equatable, Sendable {
     ///     `TextFile.forEachPiece`): the end token then waits for the piece that ends the line.
     ///   - firstPosition: the position of `text`'s first token in the whole text, for the error's position.
     public func encode(_ text: String, completesLastLine: Bool = true, firstPosition: Int = 0) throws(VocabularyError) -> [Int] {
-        var result: [Int] = []
-        result.reserveCapacity(level == .char ? text.utf8.count : text.utf8.count / 4)
-        try forEachToken(of: text, completesLastLine: completesLastLine) { token throws(VocabularyError) in
-            if let id = ids[token] {
-                result.append(id)
-            } else if let unknown = unknownID {
-                result.append(unknown)
-            } else {
-                throw .unknownToken(token, position: firstPosition + result.count)
-            }
+        try encode(text, completesLastLine: completesLastLine) { token, count throws(VocabularyError) in
+            throw .unknownToken(token, position: firstPosition + count)
         }
-        return result
     }
 
     /// The ids of `text` (see `split`), leaving out every token the vocabulary does not have and counting it in
     /// `skipped` (a vocabulary with an unknown token maps such tokens to it instead, and skips nothing). For
     /// scoring a text that holds a few characters a model never saw: the rest is read as if they were not there.
     public func encode(_ text: String, completesLastLine: Bool = true, skipping skipped: inout SkippedTokens) -> [Int] {
+        encode(text, completesLastLine: completesLastLine) { token, _ in skipped.add(token) }
+    }
+
+    /// The ids of `text`; a token outside the vocabulary becomes the unknown token or, without one, goes to
+    /// `unseen` with the number of ids so far, and gets no id.
+    private func encode<E: Error>(_ text: String, completesLastLine: Bool,
+                                  unseen: (String, Int) throws(E) -> Void) throws(E) -> [Int] {
         var result: [Int] = []
         result.reserveCapacity(level == .char ? text.utf8.count : text.utf8.count / 4)
-        forEachToken(of: text, completesLastLine: completesLastLine) { token in
+        try forEachToken(of: text, completesLastLine: completesLastLine) { token throws(E) in
             if let id = ids[token] {
                 result.append(id)
             } else if let unknown = unknownID {
                 result.append(unknown)
             } else {
-                skipped.add(token)
+                try unseen(token, result.count)
             }
         }
         return result
@@ -163,18 +161,22 @@ public struct Vocabulary: Codable, Equatable, Sendable {
         }
     }
 
-    /// The ids of one sentence followed by the end token, as a model scores it (`"the cat"` → the, cat, <eos>).
+    /// The ids of one sentence followed by the end token, as a model scores it (`"the cat"` → the, cat, `<eos>`).
     public func encodeSentence(_ sentence: String) throws(VocabularyError) -> [Int] {
-        let trimmed = sentence.last == "\n" || sentence.last == "\r\n" ? String(sentence.dropLast()) : sentence
-        let ids = try encode(trimmed)
-        return level == .word ? ids : ids + [endID]
+        endingSentence(try encode(Vocabulary.withoutLineBreak(sentence)))
     }
 
     /// ``encodeSentence(_:)`` leaving out the tokens the vocabulary does not have (see ``encode(_:completesLastLine:skipping:)``).
     public func encodeSentence(_ sentence: String, skipping skipped: inout SkippedTokens) -> [Int] {
-        let trimmed = sentence.last == "\n" || sentence.last == "\r\n" ? String(sentence.dropLast()) : sentence
-        let ids = encode(trimmed, skipping: &skipped)
-        return level == .word ? ids : ids + [endID]
+        endingSentence(encode(Vocabulary.withoutLineBreak(sentence), skipping: &skipped))
+    }
+
+    /// A sentence's ids with the end token after them (a word vocabulary's encoding has it already).
+    private func endingSentence(_ ids: [Int]) -> [Int] { level == .word ? ids : ids + [endID] }
+
+    /// `sentence` without its final line break, if it has one.
+    private static func withoutLineBreak(_ sentence: String) -> String {
+        sentence.last == "\n" || sentence.last == "\r\n" ? String(sentence.dropLast()) : sentence
     }
 
     /// The text of `ids`: characters joined; words joined by spaces, the end token as a line break.
@@ -242,8 +244,16 @@ public struct SkippedTokens: Equatable, Sendable {
     public private(set) var count = 0
     /// How many characters they spanned.
     public private(set) var characters = 0
+    /// A token left out, and how often.
+    public struct Entry: Equatable, Sendable {
+        /// The token.
+        public var token: String
+        /// How often it was left out.
+        public var count: Int
+    }
+
     /// Each distinct token left out, in order of first appearance, with how often it was.
-    public private(set) var tokens: [(token: String, count: Int)] = []
+    public private(set) var tokens: [Entry] = []
     private var index: [String: Int] = [:]
 
     /// Nothing skipped yet.
@@ -256,22 +266,18 @@ public struct SkippedTokens: Equatable, Sendable {
             tokens[i].count += 1
         } else {
             index[token] = tokens.count
-            tokens.append((token, 1))
+            tokens.append(Entry(token: token, count: 1))
         }
     }
 
     /// The tokens as a person reads them: `U+00E9 "é" ×3, U+00DF "ß"`, a character's code points shown
     /// so that an invisible one can be found; the first `limit` distinct tokens, then how many more.
     public func summary(limit: Int = 20) -> String {
-        var parts = tokens.prefix(limit).map { token, count in
-            VocabularyError.shown(token) + (count > 1 ? " ×\(count)" : "")
+        var parts = tokens.prefix(limit).map { entry in
+            VocabularyError.shown(entry.token) + (entry.count > 1 ? " ×\(entry.count)" : "")
         }
         if tokens.count > limit { parts.append("and \(tokens.count - limit) more") }
         return parts.joined(separator: ", ")
-    }
-
-    public static func == (a: SkippedTokens, b: SkippedTokens) -> Bool {
-        a.count == b.count && a.tokens.map(\.token) == b.tokens.map(\.token) && a.tokens.map(\.count) == b.tokens.map(\.count)
     }
 }
 

@@ -11,7 +11,6 @@ func openModel(_ path: String) throws -> LanguageModelFile {
     }
 }
 
-
 /// Says on standard error which tokens --skip-unknown left out, if any.
 func reportSkipped(_ skipped: SkippedTokens) {
     guard skipped.count > 0 else { return }

@@ -19,6 +19,27 @@ struct VocabularyTests {
         #expect(try withUnknown.encode("az") == [withUnknown.id(of: "a")!, withUnknown.unknownID!])
     }
 
+    @Test("skipping unknown tokens: the ids of the text without them, each counted, nothing skipped with an unknown token")
+    func skipping() throws {
+        let vocabulary = Vocabulary(characters: "ba\nc ")
+        var skipped = SkippedTokens()
+        let ids = vocabulary.encode("a\u{200B}bé c!é\n", skipping: &skipped)
+        #expect(ids == (try vocabulary.encode("ab c\n")))
+        #expect(skipped.count == 4 && skipped.characters == 4)
+        #expect(skipped.tokens == [.init(token: "\u{200B}", count: 1), .init(token: "é", count: 2), .init(token: "!", count: 1)])
+        #expect(skipped.summary() == "U+200B \"\u{200B}\", U+E9 \"é\" ×2, U+21 \"!\"", "\(skipped.summary())")
+        #expect(skipped.summary(limit: 1) == "U+200B \"\u{200B}\", and 2 more")
+        #expect(vocabulary.encodeSentence("bé", skipping: &skipped) == [vocabulary.id(of: "b")!, vocabulary.endID])
+        #expect(skipped.count == 5, "counts add up across calls")
+
+        var none = SkippedTokens()
+        let withUnknown = Vocabulary(characters: "ab", unknownToken: "?")
+        #expect(withUnknown.encode("az", skipping: &none) == [withUnknown.id(of: "a")!, withUnknown.unknownID!])
+        #expect(none == SkippedTokens())
+        let words = Vocabulary(level: .word, tokens: ["the", "cat", "<eos>"], endToken: "<eos>", unknownToken: nil)
+        #expect(words.encode("the dog cat\n", skipping: &none) == [0, 1, 2] && none.tokens.map(\.token) == ["dog"])
+    }
+
     @Test("words: <eos> after every line, frequency order, <unk> for rare and unseen words")
     func words() throws {
         let text = "the cat sat\nthe dog sat\nthe end\n"

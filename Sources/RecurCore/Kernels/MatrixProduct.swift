@@ -128,7 +128,7 @@ public enum MatrixProduct {
     /// C₁ (+)= op(A₁)·op(B) and C₂ (+)= op(A₂)·op(B), B K×N: two products with the same right factor, which is packed
     /// once for both. The threads split the columns in whole panels, so each packs only its part of B; each C
     /// gets the bits its own `multiply` gives it. For products whose B is larger than their A: a small layer's
-    /// weight gradients dW_ihᵀ = xᵀ·dGates and dW_hhᵀ = h<t-1>ᵀ·dGates, where packing took a tenth of the time.
+    /// weight gradients dW_ihᵀ = xᵀ·dGates and dW_hhᵀ = `h<t-1>`ᵀ·dGates, where packing took a tenth of the time.
     public static func multiply(
         _ first: LeftFactor<Float>, _ second: LeftFactor<Float>, n: Int, k: Int,
         b: UnsafePointer<Float>, ldb: Int, transposeB: Bool = false,

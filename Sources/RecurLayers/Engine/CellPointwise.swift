@@ -21,7 +21,7 @@ protocol CellPointwise {
                             previousCellState: UnsafeMutablePointer<Self>?, cellTanh: UnsafeMutablePointer<Self>?,
                             hidden: UnsafeMutablePointer<Self>, output: UnsafeMutablePointer<Self>?,
                             outputStride: Int, kernel: CPUKernel)
-    /// LSTM backward: from the activated gates, tanh(c<t>), c<t-1>, da and dc (updated to dc<t-1>), the
+    /// LSTM backward: from the activated gates, tanh(`c<t>`), `c<t-1>`, da and dc (updated to `dc<t-1>`), the
     /// pre-activation gate gradients.
     static func lstmBackward(rows: Int, hiddenSize: Int, gates: UnsafePointer<Self>, cellTanh: UnsafePointer<Self>,
                              previousCellState: UnsafePointer<Self>, hiddenGradient: UnsafePointer<Self>,
@@ -40,7 +40,7 @@ protocol CellPointwise {
                             gateGradient: UnsafeMutablePointer<Self>, hiddenGateGradient: UnsafeMutablePointer<Self>,
                             kernel: CPUKernel)
     /// Course GRU, first half: [Γr, Γu] ← σ(gates + bias + product) (bias [3H], of which the first 2H are read;
-    /// product [rows, 2H] = c<t-1>·[W_hr; W_hu]ᵀ); resetHidden ← Γr * c<t-1>.
+    /// product [rows, 2H] = `c<t-1>`·[W_hr; W_hu]ᵀ); resetHidden ← Γr * `c<t-1>`.
     static func courseGRUGates(rows: Int, hiddenSize: Int, gates: UnsafeMutablePointer<Self>, bias: UnsafePointer<Self>,
                                product: UnsafePointer<Self>,
                                hidden: UnsafePointer<Self>, resetHidden: UnsafeMutablePointer<Self>, kernel: CPUKernel)
@@ -58,7 +58,7 @@ protocol CellPointwise {
     static func courseGRUBackwardCandidate(rows: Int, hiddenSize: Int, gates: UnsafePointer<Self>,
                                            previousHidden: UnsafePointer<Self>, hiddenGradient: UnsafeMutablePointer<Self>,
                                            gateGradient: UnsafeMutablePointer<Self>, kernel: CPUKernel)
-    /// Course GRU backward, second half, with ds = dL/d(Γr * c<t-1>): dΓr; hiddenGradient += ds Γr.
+    /// Course GRU backward, second half, with ds = dL/d(Γr * `c<t-1>`): dΓr; hiddenGradient += ds Γr.
     static func courseGRUBackwardReset(rows: Int, hiddenSize: Int, gates: UnsafePointer<Self>,
                                        previousHidden: UnsafePointer<Self>, resetGradient: UnsafePointer<Self>,
                                        hiddenGradient: UnsafeMutablePointer<Self>, gateGradient: UnsafeMutablePointer<Self>,

@@ -1,7 +1,7 @@
 /// The two GRUs. Both store their gate blocks in PyTorch's order: `weight_ih` [3H, D] and `weight_hh` [3H, H]
 /// hold the rows of the relevance/reset gate, then the update gate, then the candidate.
 ///
-/// Course (the full GRU; Γr acts on c<t-1> before the product), blocks Γr, Γu, c̃:
+/// Course (the full GRU; Γr acts on `c<t-1>` before the product), blocks Γr, Γu, c̃:
 ///
 ///     Γr    = σ(W_r[c<t-1>, x<t>] + b_r)
 ///     Γu    = σ(W_u[c<t-1>, x<t>] + b_u)
@@ -47,7 +47,7 @@ extension RecurrentDirection {
         }
     }
 
-    /// Backward of the course GRU, with dc = dL/dc<t>:
+    /// Backward of the course GRU, with dc = dL/`dc<t>`:
     ///
     ///     dc̃      = dc * Γu * (1 − c̃²)                 (pre-activation gradients)
     ///     dΓu      = dc * (c̃ − c<t-1>) * Γu (1 − Γu)

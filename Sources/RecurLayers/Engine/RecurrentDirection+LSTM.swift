@@ -10,7 +10,7 @@
 ///
 /// `weight_ih` [4H, D] holds the x columns of [W_u; W_f; W_c; W_o], `weight_hh` [4H, H] the a columns.
 ///
-/// Backward, with da = dL/da<t> and dc = dL/dc<t> arriving from above and from step t+1:
+/// Backward, with da = dL/`da<t>` and dc = dL/`dc<t>` arriving from above and from step t+1:
 ///
 ///     dc      += da * Γo * (1 − tanh²(c<t>))
 ///     dΓo      = da * tanh(c<t>) * Γo (1 − Γo)          (pre-activation gradients, as all below)

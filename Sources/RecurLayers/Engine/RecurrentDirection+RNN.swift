@@ -3,18 +3,18 @@
 ///     a<t> = g(W_aa a<t-1> + W_ax x<t> + b_a)        g = tanh or relu
 ///
 /// with W_ax = `weight_ih` [H, D], W_aa = `weight_hh` [H, H] and b_a = `bias_ih` + `bias_hh`. Stacking
-/// W_a = [W_aa | W_ax] and acting on [a<t-1>, x<t>] is the same product split in two: the x part for
+/// W_a = [W_aa | W_ax] and acting on [`a<t-1>`, `x<t>`] is the same product split in two: the x part for
 /// all steps at once before the loop, the a part at each step.
 ///
-/// Backward, with da<t> = dL/da<t> from above plus from step t+1:
+/// Backward, with `da<t>` = dL/`da<t>` from above plus from step t+1:
 ///
 ///     dz<t>    = da<t> * g′(a<t>)          tanh′ = 1 − a², relu′ = [a > 0]
 ///     da<t-1>  = W_aaᵀ dz<t>
 ///     dW_aa   += dz<t> a<t-1>ᵀ,  dW_ax += dz<t> x<t>ᵀ,  db_a += dz<t>    (after the loop)
 extension RecurrentDirection {
-    /// gates rows [m, H]: z = x<t>·W_axᵀ + a<t-1>·W_aaᵀ (the first product made before the loop, or here when given
-    /// the step's `projection`); then a<t> = g(z + b_a), into the state and `output`, the step's rows of the layer's
-    /// output [m, H], rows `outputStride` apart (which the backward pass reads a<t> from).
+    /// gates rows [m, H]: z = `x<t>`·W_axᵀ + `a<t-1>`·W_aaᵀ (the first product made before the loop, or here when given
+    /// the step's `projection`); then `a<t>` = g(z + b_a), into the state and `output`, the step's rows of the layer's
+    /// output [m, H], rows `outputStride` apart (which the backward pass reads `a<t>` from).
     func rnnForwardStep(_ rows: StepRows, projection: StepProjection?, recurrent: [S.PreparedMatrix],
                         bias: UnsafePointer<S>, output: UnsafeMutablePointer<S>) {
         let h = hiddenSize, settings = rows.settings

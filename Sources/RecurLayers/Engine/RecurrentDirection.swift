@@ -67,7 +67,7 @@ final class RecurrentDirection<S: RecurrentScalar> {
     let gateWidth: Int
     let keepsCache: Bool
     let settings: ComputeSettings
-    /// Each step computes its own rows of the input projection x<t>·W_ihᵀ just before its recurrent product, instead
+    /// Each step computes its own rows of the input projection `x<t>`·W_ihᵀ just before its recurrent product, instead
     /// of one product for every step before the loop: only without a cache (which keeps every step's gates), and
     /// only while W_ih is small enough to be read again at every step (see `forwardLoop`).
     let projectsEachStep: Bool
@@ -78,7 +78,7 @@ final class RecurrentDirection<S: RecurrentScalar> {
     /// step reads it), then, step by step, its pre-activations (W_ih x + W_hh h) and, with a cache, the activated
     /// gates (not the RNN's: its output is its activation).
     let gates: ScalarBuffer<S>
-    /// [N, H]: h<t> of every live row, rows `outputStride` apart.
+    /// [N, H]: `h<t>` of every live row, rows `outputStride` apart.
     let output: ScalarBuffer<S>
     /// H, or 2H when `output` is one direction's half of a concatenated bidirectional output (inference only).
     let outputStride: Int
@@ -88,15 +88,15 @@ final class RecurrentDirection<S: RecurrentScalar> {
     let memory: ScalarBuffer<S>
 
     // What the backward pass reads (kept only with `keepsCache`), and the forward's per-step scratch.
-    /// [N, H]: the state each row started its step from, h<t-1>.
+    /// [N, H]: the state each row started its step from, `h<t-1>`.
     let previousHidden: ScalarBuffer<S>
-    /// [N, H] LSTM: c<t-1> of each row.
+    /// [N, H] LSTM: `c<t-1>` of each row.
     let previousMemory: ScalarBuffer<S>
-    /// [N, H] LSTM: tanh(c<t>) (only with a cache).
+    /// [N, H] LSTM: tanh(`c<t>`) (only with a cache).
     let memoryTanh: ScalarBuffer<S>
-    /// [N, G] PyTorch GRU: W_hh h<t-1> (+ b_hn in the n block) ([B, G] scratch without cache).
+    /// [N, G] PyTorch GRU: W_hh `h<t-1>` (+ b_hn in the n block) ([B, G] scratch without cache).
     let hiddenGates: ScalarBuffer<S>
-    /// [N, H] course GRU: Γr * c<t-1> ([B, H] scratch without cache); [B, 2H] scratch for the gate product.
+    /// [N, H] course GRU: Γr * `c<t-1>` ([B, H] scratch without cache); [B, 2H] scratch for the gate product.
     let resetHidden: ScalarBuffer<S>
     let gateScratch: ScalarBuffer<S>
 
@@ -284,14 +284,14 @@ final class RecurrentDirection<S: RecurrentScalar> {
         }
     }
 
-    /// A step's rows of the input, x<t> [m, D], and W_ihᵀ, for a step that projects its own input (`projectsEachStep`).
+    /// A step's rows of the input, `x<t>` [m, D], and W_ihᵀ, for a step that projects its own input (`projectsEachStep`).
     struct StepProjection {
         let input: UnsafePointer<S>
         let weight: S.PreparedMatrix
     }
 
-    /// The step's pre-activations z [m, G] (rows G apart), less the biases: z += a<t-1>·W_hhᵀ onto the projection
-    /// computed before the loop, or, given the step's `projection`, z = x<t>·W_ihᵀ + a<t-1>·W_hhᵀ in one pass.
+    /// The step's pre-activations z [m, G] (rows G apart), less the biases: z += `a<t-1>`·W_hhᵀ onto the projection
+    /// computed before the loop, or, given the step's `projection`, z = `x<t>`·W_ihᵀ + `a<t-1>`·W_hhᵀ in one pass.
     func addRecurrentProduct(_ rows: StepRows, projection: StepProjection?, recurrent: S.PreparedMatrix,
                              into z: UnsafeMutablePointer<S>) {
         let h = hiddenSize, g = gateWidth, a = hidden.pointer + rows.first * h
@@ -314,7 +314,7 @@ final class RecurrentDirection<S: RecurrentScalar> {
     /// alone or side by side with another direction's (`forEachStep(sideBySide:)`).
     /// - Parameters:
     ///   - x: packed input, [N, D].
-    ///   - initialHidden: h<0> per sequence, [B, H] in `batch.order` (nil: zeros). `initialMemory` likewise (LSTM).
+    ///   - initialHidden: `h<0>` per sequence, [B, H] in `batch.order` (nil: zeros). `initialMemory` likewise (LSTM).
     ///   - prepared: W_ihᵀ and W_hhᵀ prepared beforehand (by `prepare`), for passes of one step; nil: prepared here.
     func forwardLoop(input x: UnsafePointer<S>, weights w: DirectionWeights<S>, prepared: PreparedDirection<S>? = nil,
                      initialHidden: UnsafePointer<S>?, initialMemory: UnsafePointer<S>?) -> StepLoop {
@@ -439,7 +439,7 @@ final class RecurrentDirection<S: RecurrentScalar> {
     /// by side with another direction's (`forEachStep(sideBySide:)`); `finishBackward` then adds the weights'
     /// gradients. Run the loop, keep its `gradients`, and let the loop go before `finishBackward` (see `BackwardLoop`).
     /// - Parameters:
-    ///   - outputGradient: dL/dh<t> from above, [N, H] (nil: none).
+    ///   - outputGradient: dL/`dh<t>` from above, [N, H] (nil: none).
     ///   - finalHiddenGradient, finalMemoryGradient: dL/d(final state), [B, H] in `batch.order` (nil: none).
     func backwardLoop(weights w: DirectionWeights<S>, outputGradient: UnsafePointer<S>?,
                       finalHiddenGradient: UnsafePointer<S>?, finalMemoryGradient: UnsafePointer<S>?) -> BackwardLoop {
@@ -500,7 +500,7 @@ final class RecurrentDirection<S: RecurrentScalar> {
     ///   - x: the packed input the forward pass read, [N, D].
     ///   - inputGradient: dx is added here, [N, D] (nil: dx is not needed, and not computed).
     ///   - defersInputGradient: keep the gate gradients instead, for `addInputGradient` to add dx later.
-    /// - Returns: dL/dh<0> and (LSTM) dL/dc<0>, [B, H] in `batch.order`.
+    /// - Returns: dL/`dh<0>` and (LSTM) dL/`dc<0>`, [B, H] in `batch.order`.
     func finishBackward(_ loop: BackwardLoop.Gradients, input x: UnsafePointer<S>, weights w: DirectionWeights<S>,
                         gradients dw: DirectionWeightGradients<S>, inputGradient dx: UnsafeMutablePointer<S>?,
                         defersInputGradient: Bool) -> (hidden: ScalarBuffer<S>, memory: ScalarBuffer<S>) {

@@ -4,12 +4,12 @@ import RecurCore
 ///
 ///     e<t> = E[id<t>]
 ///
-/// It is the course's one-hot product made cheap: W x<t> for a one-hot x<t> is column id<t> of W, so
+/// It is the course's one-hot product made cheap: W `x<t>` for a one-hot `x<t>` is column `id<t>` of W, so
 /// `Embedding(weight: Wᵀ)` and `Linear(W)` on `Tensor.oneHot` give the same numbers (a test checks it).
 ///
-/// Backward adds each position's gradient into the row it read: dE[id<t>] += de<t>.
+/// Backward adds each position's gradient into the row it read: dE[`id<t>`] += `de<t>`.
 ///
-/// The id −1 stands for "no token": its vector is zeros and it gets no gradient — the course's x<1> = 0, fed
+/// The id −1 stands for "no token": its vector is zeros and it gets no gradient — the course's `x<1>` = 0, fed
 /// before the first character of a sequence.
 public final class Embedding {
     /// V.
@@ -72,7 +72,7 @@ public final class Embedding {
 }
 
 extension Tensor {
-    /// The course's one-hot vectors: row n is all zeros except a 1 at `ids[n]`; all zeros for the id −1 (x<1> = 0).
+    /// The course's one-hot vectors: row n is all zeros except a 1 at `ids[n]`; all zeros for the id −1 (`x<1>` = 0).
     /// - Parameters: ids in 0..<depth; `shape` the leading shape (default [N]).
     /// - Returns: [shape..., depth].
     public static func oneHot(_ ids: [Int], depth: Int, shape: [Int]? = nil) -> Tensor {

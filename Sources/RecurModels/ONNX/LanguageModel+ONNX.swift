@@ -11,7 +11,7 @@ import RecurTraining
 ///
 /// Inputs: `tokens` [T, B] (int64), the ids the model reads — the start token first, then each token but the
 /// last; id V (one past the vocabulary) reads the zero vector, for models without a start token (the course's
-/// x<1> = 0) — and `sequence_lens` [B] (int32), each sequence's length (outputs past it are not meaningful).
+/// `x<1>` = 0) — and `sequence_lens` [B] (int32), each sequence's length (outputs past it are not meaningful).
 /// Outputs: `logits` [T, B, V] and, with `softmax`, `probabilities`. The table is `embedding.weight` with a zero
 /// row appended (one-hot models: the identity with a zero row).
 ///

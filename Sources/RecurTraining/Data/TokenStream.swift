@@ -7,7 +7,7 @@
 /// With `documentStarts`, the stream is a series of documents and no window crosses from one into the next:
 /// a window ends early at a document's end (shorter length in the batch), and the next window of that lane
 /// starts the next document from a zero state. With `zeroInputAtDocumentStart`, each document's first token is
-/// predicted too, from a zero input (the course's x<1> = 0); otherwise it is only read.
+/// predicted too, from a zero input (the course's `x<1>` = 0); otherwise it is only read.
 public struct TokenStream: BatchSource {
     /// The stream's ids.
     public let tokens: TokenIDs
