@@ -52,6 +52,17 @@ def recur_log_probability(model, sentence):
     return json.loads(recur("score", model, "--json", sentence))["log_probability"]
 
 
+def pytorch_log_probability(module, ids, start):
+    """log P(ids) under the samples' module (embedding, rnn, decoder), reading `start` first; and every
+    position's log-probabilities, [T, V]."""
+    import torch
+    inputs = torch.tensor([start] + ids[:-1])
+    with torch.no_grad():
+        hidden, _ = module.rnn(module.embedding(inputs).unsqueeze(1))
+        log_probabilities = torch.log_softmax(module.decoder(hidden.squeeze(1)), dim=-1)
+    return float(sum(log_probabilities[t, i] for t, i in enumerate(ids))), log_probabilities
+
+
 def main():
     import torch
 
@@ -69,11 +80,7 @@ def main():
     words, model = namespace["words"], namespace["model"]
     sentence = "the apple and pear salad ."
     ids = [words.index(w) for w in sentence.split()] + [words.index("<eos>")]
-    inputs = torch.tensor([words.index("<eos>")] + ids[:-1])
-    with torch.no_grad():
-        hidden, _ = model.rnn(model.embedding(inputs).unsqueeze(1))
-        log_probabilities = torch.log_softmax(model.decoder(hidden.squeeze(1)), dim=-1)
-    expected = float(sum(log_probabilities[t, i] for t, i in enumerate(ids)))
+    expected, _ = pytorch_log_probability(model, ids, start=words.index("<eos>"))
     found = recur_log_probability("lm.recur", sentence)
     say(f"1. PyTorch → Recur: log P({sentence!r}) PyTorch {expected:.6f}, recur score {found:.6f}")
     assert abs(found - expected) <= 1e-4 * len(ids), "recur score differs from PyTorch"
@@ -92,11 +99,7 @@ def main():
     line = "The pear."
     ids = [unescaped.index(c) for c in line] + [unescaped.index("\n")]
     start = unescaped.index(config["start_token"].replace("\\n", "\n")) if config.get("start_token") else None
-    inputs = torch.tensor([start] + ids[:-1])
-    with torch.no_grad():
-        hidden, _ = exported.rnn(exported.embedding(inputs).unsqueeze(1))
-        log_probabilities = torch.log_softmax(exported.decoder(hidden.squeeze(1)), dim=-1)
-    expected = float(sum(log_probabilities[t, i] for t, i in enumerate(ids)))
+    expected, log_probabilities = pytorch_log_probability(exported, ids, start)
     found = recur_log_probability("shakespeare.recur", line)
     say(f"2. Recur → PyTorch: load_state_dict strict, log P({line!r}) PyTorch {expected:.6f}, recur score {found:.6f}")
     assert abs(found - expected) <= 1e-4 * len(ids), "PyTorch differs from recur score"
