@@ -132,4 +132,43 @@ public final class LanguageModel: SequenceModel {
                               settings: settings)
         return (value, output.state)
     }
+
+    // MARK: - Training (SequenceModel)
+
+    /// One training step: the batch continues from `carried` (each sequence reset to zeros where the batch says
+    /// it starts), the loss is the softmax cross-entropy of every next token, reduced with `reduction`.
+    /// - Returns: the loss and the final state, which the next window of the stream continues from.
+    public func trainingStep(_ batch: TokenBatch, carried: RecurrentState?, reduction: LossReduction,
+                             dropoutGenerator: inout SeededGenerator,
+                             settings: ComputeSettings) -> (loss: LossValue, carried: RecurrentState?) {
+        let (value, final) = lossAndGradient(batch, initialState: startState(batch, carried: carried),
+                                             loss: SoftmaxCrossEntropy(reduction: reduction),
+                                             dropoutGenerator: &dropoutGenerator, settings: settings)
+        return (value, final)
+    }
+
+    /// The mean loss per token (nats) over every batch of `data`, each batch continuing from the one before
+    /// as in training; a language model is judged by its loss alone.
+    public func evaluate(_ data: any BatchSource<TokenBatch>, settings: ComputeSettings) -> Evaluation {
+        let loss = SoftmaxCrossEntropy(reduction: .sum)
+        var total = 0.0, tokens = 0
+        var state: RecurrentState? = nil
+        for index in 0..<data.batchesPerEpoch {
+            let batch = data.batch(epoch: 0, index: index)
+            let (value, final) = self.loss(batch, initialState: startState(batch, carried: state), loss: loss,
+                                           settings: settings)
+            total += value.total
+            tokens += value.tokens
+            state = final
+        }
+        return Evaluation(loss: tokens == 0 ? .nan : total / Double(tokens))
+    }
+
+    /// The state a batch starts from: `carried` where it fits the batch, each sequence that starts here reset to
+    /// zeros; zeros otherwise.
+    private func startState(_ batch: TokenBatch, carried: RecurrentState?) -> RecurrentState {
+        let zero = zeroState(batchSize: batch.batchSize)
+        guard let carried, carried.hidden.shape == zero.hidden.shape else { return zero }
+        return carried.resetting(batch.resets)
+    }
 }

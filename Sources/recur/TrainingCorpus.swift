@@ -4,8 +4,8 @@ import Recur
 /// The text `recur train` reads, as batches: the vocabulary, the training batches and the validation batches.
 struct TrainingCorpus {
     let vocabulary: Vocabulary
-    let training: any BatchSource
-    let validation: (any BatchSource)?
+    let training: any BatchSource<TokenBatch>
+    let validation: (any BatchSource<TokenBatch>)?
     /// What the model reads before a sequence's first token (nil: the zero vector).
     let startToken: String?
     /// CRC-32 of the texts and how they are cut, so a resume with other data is refused.

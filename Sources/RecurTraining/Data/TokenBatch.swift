@@ -48,11 +48,32 @@ public struct TokenBatch: Sendable, Equatable {
     }
 }
 
+/// A minibatch the `Trainer` can take a step on, whatever the task: token windows for a language model, labelled
+/// sentences for a classifier, tagged sentences for a tagger.
+public protocol TrainingBatch: Sendable {
+    /// B, the sequences in the batch (the carried state's B).
+    var batchSize: Int { get }
+    /// How many of the batch's own units (tokens, sequences, frames) it trains on: what the progress counts.
+    var unitCount: Int { get }
+    /// Per sequence, whether it starts from a zero state here (false: it continues from the previous batch's
+    /// final state, as a stream's windows do). A model that carries no state ignores it.
+    var resets: [Bool] { get }
+}
+
+extension TokenBatch: TrainingBatch {
+    /// Positions that count: a language model's unit is the token.
+    public var unitCount: Int { tokenCount }
+}
+
 /// Where training data comes from: a fixed number of batches per epoch, each a pure function of
 /// (epoch, index), so a run resumed at any step sees exactly the batches an uninterrupted one would.
-public protocol BatchSource: Sendable {
+public protocol BatchSource<Batch>: Sendable {
+    /// The kind of batch it gives.
+    associatedtype Batch: TrainingBatch
+    /// Batches in one pass over the data.
     var batchesPerEpoch: Int { get }
     /// Sequences per batch (the carried state's B).
     var batchSize: Int { get }
-    func batch(epoch: Int, index: Int) -> TokenBatch
+    /// Batch `index` of `epoch`.
+    func batch(epoch: Int, index: Int) -> Batch
 }

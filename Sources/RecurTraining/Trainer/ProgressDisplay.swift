@@ -9,17 +9,26 @@ public final class ProgressDisplay {
     public let totalSteps: Int
     /// Redraw one line in place (a terminal) instead of printing a line per update.
     public let live: Bool
+    /// What the speed counts, per second: "tok" for a language model, "seq" for a classifier.
+    public let unit: String
     private let write: (String) -> Void
     private var lastValidation: Double?
+    /// The last validation's metrics, as shown (`accuracy 0.8512 · macro_f1 0.8034`), or "".
+    private var lastMetrics = ""
     private var lastTrain: TrainingRecord?
     private var lastLine = ""
     /// The first record shown and when: the ETA counts from there (not from start-up).
     private var first: (step: Int, time: Date)?
 
-    /// - Parameters: write receives text to print as is (the display adds its own newlines and carriage returns).
-    public init(totalSteps: Int, live: Bool, write: @escaping (String) -> Void) {
+    /// - Parameters:
+    ///   - totalSteps: the steps of the whole run.
+    ///   - live: redraw one line in place instead of printing a line per update.
+    ///   - unit: what the speed counts ("tok" by default).
+    ///   - write: receives text to print as is (the display adds its own newlines and carriage returns).
+    public init(totalSteps: Int, live: Bool, unit: String = "tok", write: @escaping (String) -> Void) {
         self.totalSteps = totalSteps
         self.live = live
+        self.unit = unit
         self.write = write
     }
 
@@ -30,9 +39,11 @@ public final class ProgressDisplay {
     public func show(_ record: TrainingRecord) {
         if record.event == .validation {
             lastValidation = record.loss
+            lastMetrics = (record.metrics ?? [:]).sorted { $0.key < $1.key }
+                .map { String(format: " · %@ %.4f", $0.key, $0.value) }.joined()
             if !live {
-                write(String(format: "validation: step %d/%d · epoch %.2f · val %.4f\n", record.step, totalSteps,
-                             record.epoch, record.loss))
+                write(String(format: "validation: step %d/%d · epoch %.2f · val %.4f", record.step, totalSteps,
+                             record.epoch, record.loss) + lastMetrics + "\n")
                 return
             }
         } else {
@@ -43,10 +54,10 @@ public final class ProgressDisplay {
         if first == nil { first = (shown.step, Date()) }
         var parts = ["step \(record.step)/\(totalSteps)", String(format: "epoch %.2f", record.epoch)]
         if let lastTrain { parts.append(String(format: "loss %.4f", lastTrain.loss)) }
-        if let lastValidation { parts.append(String(format: "val %.4f", lastValidation)) }
+        if let lastValidation { parts.append(String(format: "val %.4f", lastValidation) + lastMetrics) }
         if let norm = shown.gradientNorm { parts.append(String(format: "|g| %.3g", norm)) }
         if let rate = shown.learningRate { parts.append(String(format: "lr %.3g", rate)) }
-        if let speed = shown.tokensPerSecond { parts.append("\(LossPlot.abbreviated(Int(speed))) tok/s") }
+        if let speed = shown.tokensPerSecond { parts.append("\(LossPlot.abbreviated(Int(speed))) \(unit)/s") }
         if let first, record.step > first.step {
             let perStep = Date().timeIntervalSince(first.time) / Double(record.step - first.step)
             parts.append("ETA " + Self.duration(perStep * Double(totalSteps - record.step)))

@@ -60,9 +60,11 @@ public enum TrainingError: Error, CustomStringConvertible {
     }
 }
 
-/// Trains a `SequenceModel`: minibatches from a `BatchSource`, truncated backpropagation through time with the
-/// state carried between windows, clipping, an optimizer and a schedule, validation with early stopping,
-/// non-finite steps skipped, and checkpoints from which a run resumes bit for bit.
+/// Trains a `SequenceModel` of any kind — the one training loop of Recur: minibatches from a `BatchSource`,
+/// truncated backpropagation through time with the state carried between windows (for a model that carries one),
+/// clipping, an optimizer and a schedule, validation (an `Evaluation`: the loss and the task's metrics, its primary
+/// metric choosing the best checkpoint) with early stopping, non-finite steps skipped, and checkpoints from which a
+/// run resumes bit for bit.
 ///
 ///     let trainer = try Trainer(model: model, vocabulary: vocabulary, kind: "language-model",
 ///                               training: stream, validation: held, options: options,
@@ -81,9 +83,9 @@ public final class Trainer<Model: SequenceModel, Vocabulary: Codable & Sendable>
     /// The checkpoint kind, e.g. "language-model".
     public let kind: String
     /// The training batches.
-    public let training: any BatchSource
+    public let training: any BatchSource<Model.Batch>
     /// The validation batches (nil: no validation, no best checkpoint, no early stopping).
-    public let validation: (any BatchSource)?
+    public let validation: (any BatchSource<Model.Batch>)?
     /// The run's options.
     public let options: TrainingOptions
     /// Where the run writes.
@@ -105,8 +107,8 @@ public final class Trainer<Model: SequenceModel, Vocabulary: Codable & Sendable>
 
     /// A run of `model` on `training`; nothing is written until it runs.
     /// - Throws: `TrainingError` when the options have a problem.
-    public init(model: Model, vocabulary: Vocabulary, kind: String, training: any BatchSource,
-                validation: (any BatchSource)? = nil, options: TrainingOptions, files: TrainingFiles,
+    public init(model: Model, vocabulary: Vocabulary, kind: String, training: any BatchSource<Model.Batch>,
+                validation: (any BatchSource<Model.Batch>)? = nil, options: TrainingOptions, files: TrainingFiles,
                 settings: ComputeSettings = .current) throws(TrainingError) {
         guard options.problems.isEmpty else { throw .options(options.problems) }
         self.model = model
@@ -214,7 +216,6 @@ public final class Trainer<Model: SequenceModel, Vocabulary: Codable & Sendable>
         }
         defer { writePlot() }
         let total = totalSteps, perEpoch = training.batchesPerEpoch
-        let loss = SoftmaxCrossEntropy(reduction: options.reduction)
         var generator = SeededGenerator(state: progress.dropoutGenerator)!
         let started = Date(), elapsedBefore = progress.elapsedSeconds
         func elapsed() -> Double { elapsedBefore + Date().timeIntervalSince(started) }
@@ -223,14 +224,12 @@ public final class Trainer<Model: SequenceModel, Vocabulary: Codable & Sendable>
         while progress.step < total {
             let k = progress.step
             let batch = training.batch(epoch: k / perEpoch, index: k % perEpoch)
-            var state = model.zeroState(batchSize: batch.batchSize)
-            if let carried, carried.hidden.shape == state.hidden.shape { state = resettingRows(carried, batch.resets) }
             optimizer.zeroGradients()
-            let (value, final) = model.lossAndGradient(batch, initialState: state, loss: loss,
-                                                       dropoutGenerator: &generator, settings: settings)
+            let (value, final) = model.trainingStep(batch, carried: carried, reduction: options.reduction,
+                                                    dropoutGenerator: &generator, settings: settings)
             let norm = options.clipping.apply(to: model.parameters)
             progress.step += 1
-            progress.tokensSeen += batch.tokenCount
+            progress.tokensSeen += batch.unitCount
             let learningRate = options.schedule.rate(base: options.learningRate, step: k, plateau: progress.plateau)
             if value.value.isFinite && norm.isFinite {
                 optimizer.step(learningRate: learningRate)
@@ -251,7 +250,7 @@ public final class Trainer<Model: SequenceModel, Vocabulary: Codable & Sendable>
                     throw .nonFinite("training stopped: the loss or gradient was not finite for \(progress.nonFiniteInARow) steps in a row (steps \(progress.step - progress.nonFiniteInARow + 1)–\(progress.step)); \(kept). Try a lower learning rate or gradient clipping.")
                 }
             }
-            sinceRecord.tokens += batch.tokenCount
+            sinceRecord.tokens += batch.unitCount
             progress.dropoutGenerator = generator.state
             progress.elapsedSeconds = elapsed()
 
@@ -291,38 +290,33 @@ public final class Trainer<Model: SequenceModel, Vocabulary: Codable & Sendable>
         return .finished
     }
 
-    /// The mean loss per token (nats) over the validation data.
-    public func validationLoss() -> Double {
-        guard let validation else { return .nan }
-        let loss = SoftmaxCrossEntropy(reduction: .sum)
-        var total = 0.0, tokens = 0
-        var state: RecurrentState? = nil
-        for index in 0..<validation.batchesPerEpoch {
-            let batch = validation.batch(epoch: 0, index: index)
-            var initial = model.zeroState(batchSize: batch.batchSize)
-            if let state, state.hidden.shape == initial.hidden.shape { initial = resettingRows(state, batch.resets) }
-            let (value, final) = model.loss(batch, initialState: initial, loss: loss, settings: settings)
-            total += value.total
-            tokens += value.tokens
-            state = final
-        }
-        return tokens == 0 ? .nan : total / Double(tokens)
+    /// The model's evaluation on the validation data (nil without validation data).
+    public func evaluate() -> Evaluation? {
+        validation.map { model.evaluate($0, settings: settings) }
     }
+
+    /// The mean validation loss per unit (nats per token for a language model); NaN without validation data.
+    public func validationLoss() -> Double { evaluate()?.loss ?? .nan }
 
     /// Validates, logs, keeps the best checkpoint and updates the plateau schedule.
     /// - Returns: true when early stopping says to stop.
     private func validate() throws(TrainingError) -> Bool {
-        let value = validationLoss()
+        guard let evaluation = evaluate() else { return false }
+        let value = evaluation.loss, metrics = evaluation.metrics.isEmpty ? nil : evaluation.metrics
         progress.lastValidationLoss = value
-        progress.validationHistory.append(ValidationPoint(step: progress.step, loss: value))
-        options.schedule.observe(validationLoss: value, plateau: &progress.plateau)
+        progress.validationHistory.append(ValidationPoint(step: progress.step, loss: value, metrics: metrics))
+        options.schedule.observe(validationLoss: evaluation.score, plateau: &progress.plateau)
         let record = TrainingRecord(event: .validation, step: progress.step,
                                     epoch: Double(progress.step) / Double(training.batchesPerEpoch),
-                                    tokens: progress.tokensSeen, loss: value, elapsedSeconds: progress.elapsedSeconds)
+                                    tokens: progress.tokensSeen, loss: value, metrics: metrics,
+                                    elapsedSeconds: progress.elapsedSeconds)
         log?.append(record)
         onRecord(record)
-        if value.isFinite && (progress.bestValidationLoss.map { value < $0 } ?? true) {
+        let score = evaluation.score
+        if score.isFinite && (progress.bestScore.map { score < $0 } ?? true) {
+            progress.bestScore = score
             progress.bestValidationLoss = value
+            progress.bestValidationMetrics = metrics
             progress.bestStep = progress.step
             progress.validationsWithoutImprovement = 0
             try save(to: files.best)
@@ -331,7 +325,8 @@ public final class Trainer<Model: SequenceModel, Vocabulary: Codable & Sendable>
         }
         writePlot()
         if let patience = options.earlyStoppingPatience, progress.validationsWithoutImprovement >= patience {
-            onNotice("stopping early: no better validation loss in \(patience) validations (best \(progress.bestValidationLoss ?? .nan) at step \(progress.bestStep ?? 0))")
+            let best = evaluation.primary == "loss" ? progress.bestValidationLoss : progress.bestValidationMetrics?[evaluation.primary]
+            onNotice("stopping early: no better validation \(evaluation.primary.replacingOccurrences(of: "_", with: " ")) in \(patience) validations (best \(best ?? .nan) at step \(progress.bestStep ?? 0))")
             return true
         }
         return false

@@ -83,21 +83,3 @@ extension SequenceModel {
         for ((_, parameter), value) in zip(namedParameters, values) { parameter.value = value }
     }
 }
-
-/// Zeros sequence b's rows of a state [L·Dir, B, H] wherever `resets[b]`.
-func resettingRows(_ state: RecurrentState, _ resets: [Bool]) -> RecurrentState {
-    guard resets.contains(true) else { return state }
-    func zeroed(_ tensor: Tensor) -> Tensor {
-        var result = tensor
-        let b = tensor.shape[1], h = tensor.shape[2]
-        result.withUnsafeMutableBufferPointer { values in
-            for slab in 0..<tensor.shape[0] {
-                for row in 0..<b where resets[row] {
-                    for k in 0..<h { values[(slab * b + row) * h + k] = 0 }
-                }
-            }
-        }
-        return result
-    }
-    return RecurrentState(hidden: zeroed(state.hidden), cellState: state.cellState.map(zeroed))
-}

@@ -17,22 +17,26 @@ public struct TrainingRecord: Codable, Equatable, Sendable {
     public var step: Int
     /// Epochs done, fractional.
     public var epoch: Double
-    /// Training tokens seen so far.
+    /// Training units seen so far: tokens for a language model (the batches' `unitCount`).
     public var tokens: Int
-    /// The reduced loss (train: averaged over the steps since the last record; validation: nats per token).
+    /// The reduced loss (train: averaged over the steps since the last record; validation: nats per unit).
     public var loss: Double
+    /// The task's validation metrics (validation only; nil when the evaluation has only a loss).
+    public var metrics: [String: Double]?
     /// The global gradient norm before clipping, averaged since the last record (training only).
     public var gradientNorm: Double?
     /// The learning rate of the step (training only).
     public var learningRate: Double?
-    /// Training speed since the last record (training only).
+    /// Training speed since the last record, in units (tokens) per second (training only).
     public var tokensPerSecond: Double?
     /// Seconds of training so far, across resumes.
     public var elapsedSeconds: Double
 
     /// A record; see each property.
-    public init(event: Event, step: Int, epoch: Double, tokens: Int, loss: Double, gradientNorm: Double? = nil,
-                learningRate: Double? = nil, tokensPerSecond: Double? = nil, elapsedSeconds: Double) {
+    public init(event: Event, step: Int, epoch: Double, tokens: Int, loss: Double, metrics: [String: Double]? = nil,
+                gradientNorm: Double? = nil, learningRate: Double? = nil, tokensPerSecond: Double? = nil,
+                elapsedSeconds: Double) {
+        self.metrics = metrics
         self.event = event
         self.step = step
         self.epoch = epoch

@@ -89,6 +89,11 @@ public struct TrainingProgress: Codable, Equatable, Sendable {
     public var plateau = PlateauState()
     /// The lowest validation loss so far, in nats per token (nil before the first validation).
     public var bestValidationLoss: Double? = nil
+    /// The best validation's primary value turned so that lower is better (`Evaluation.score`): for a language
+    /// model, its loss.
+    public var bestScore: Double? = nil
+    /// The task's metrics at the best validation (nil when the evaluation has only a loss).
+    public var bestValidationMetrics: [String: Double]? = nil
     /// The step at which `bestValidationLoss` was measured (the best checkpoint's step).
     public var bestStep: Int? = nil
     /// The most recent validation loss.
@@ -124,10 +129,13 @@ public struct ValidationPoint: Codable, Equatable, Sendable {
     public var step: Int
     /// The validation loss, in nats per token.
     public var loss: Double
+    /// The task's metrics (nil when the evaluation has only a loss).
+    public var metrics: [String: Double]?
 
     /// A validation measured after `step`.
-    public init(step: Int, loss: Double) {
+    public init(step: Int, loss: Double, metrics: [String: Double]? = nil) {
         self.step = step
         self.loss = loss
+        self.metrics = metrics
     }
 }
