@@ -13,32 +13,27 @@ struct RNNBenchCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "Cell: rnn, gru or lstm.") var cell: String = "lstm"
-    @Option(help: "GRU form: course or pytorch.") var gruVariant: String = "pytorch"
-    @Option(help: "Basic RNN nonlinearity: tanh or relu.") var activation: String = "tanh"
+    @Option(help: "Cell: rnn, gru or lstm.") var cell: RecurrentConfiguration.Cell = .lstm
+    @Option(help: "GRU form: course or pytorch.") var gruVariant: RecurrentConfiguration.GRUVariant = .pytorch
+    @Option(help: "Basic RNN nonlinearity: tanh or relu.") var activation: Nonlinearity = .tanh
     @Option(help: "Features per input step (D).") var inputSize: Int = 128
     @Option(help: "Hidden units per layer (H).") var hiddenSize: Int = 512
     @Option(help: "Stacked layers.") var layers: Int = 1
     @Option(help: "Sequences per batch (B).") var batchSize: Int = 64
     @Option(help: "Steps per sequence (T).") var sequenceLength: Int = 100
     @Flag(help: "Run every layer in both directions.") var bidirectional = false
-    @Option(help: "train, infer or step.") var mode: String = "train"
+    @Option(help: "train, infer or step.") var mode: RecurrentBenchmark.Mode = .train
     @OptionGroup var compute: ComputeOptions
     @Option(help: "Timing windows; the median counts.") var repeats: Int = 7
     @Option(help: "Minimum seconds per window.") var minTime: Double = 0.25
     @Flag(help: "One JSON object.") var json = false
 
     func validate() throws {
-        try check(RecurrentConfiguration.Cell(rawValue: cell) != nil, "--cell must be rnn, gru or lstm, got '\(cell)'")
-        try check(RecurrentConfiguration.GRUVariant(rawValue: gruVariant) != nil,
-                  "--gru-variant must be course or pytorch, got '\(gruVariant)'")
-        try check(activation == "tanh" || activation == "relu", "--activation must be tanh or relu, got '\(activation)'")
-        try check(RecurrentBenchmark.Mode(rawValue: mode) != nil, "--mode must be train, infer or step, got '\(mode)'")
         for (name, value) in [("--input-size", inputSize), ("--hidden-size", hiddenSize), ("--layers", layers),
                               ("--batch-size", batchSize), ("--sequence-length", sequenceLength)] {
             try check(value >= 1 && value <= 1 << 16, "\(name) must be between 1 and 65536, got \(value)")
         }
-        try check(!(mode == "step" && bidirectional), "--mode step runs one step at a time, which a bidirectional network cannot")
+        try check(!(mode == .step && bidirectional), "--mode step runs one step at a time, which a bidirectional network cannot")
         try check(repeats >= 1 && repeats <= 1000, "--repeats must be between 1 and 1000, got \(repeats)")
         try check(minTime > 0 && minTime <= 60, "--min-time must be in (0, 60] seconds, got \(minTime)")
         #if DEBUG
@@ -52,26 +47,25 @@ struct RNNBenchCommand: ParsableCommand {
 
     func run() throws {
         let configuration = RecurrentConfiguration(
-            cell: RecurrentConfiguration.Cell(rawValue: cell)!, inputSize: inputSize, hiddenSize: hiddenSize,
-            layers: layers, bidirectional: bidirectional, activation: Activation(rawValue: activation)!,
-            gruVariant: RecurrentConfiguration.GRUVariant(rawValue: gruVariant)!)
+            cell: cell, inputSize: inputSize, hiddenSize: hiddenSize, layers: layers, bidirectional: bidirectional,
+            activation: activation.activation, gruVariant: gruVariant)
         let settings = compute.settings
         let benchmark = RecurrentBenchmark(configuration: configuration, batchSize: batchSize,
-                                           sequenceLength: mode == "step" ? 1 : sequenceLength,
-                                           mode: RecurrentBenchmark.Mode(rawValue: mode)!, repeats: repeats, minimumTime: minTime)
+                                           sequenceLength: mode == .step ? 1 : sequenceLength,
+                                           mode: mode, repeats: repeats, minimumTime: minTime)
         let result = benchmark.run(settings: settings)
         let peak = peakResidentMegabytes()
         if json {
             let config = RNNBenchRecord.Config(
-                cell: cell, gruVariant: gruVariant, activation: activation, inputSize: inputSize, hiddenSize: hiddenSize,
+                cell: cell.rawValue, gruVariant: gruVariant.rawValue, activation: activation.rawValue, inputSize: inputSize, hiddenSize: hiddenSize,
                 layers: layers, batchSize: batchSize, sequenceLength: sequenceLength, bidirectional: bidirectional,
                 threads: settings.threadCount, kernel: "\(settings.kernel)")
-            print(RecurJSON.line(RNNBenchRecord(config: config, mode: mode, tokensPerSecond: result.tokensPerSecond,
+            print(RecurJSON.line(RNNBenchRecord(config: config, mode: mode.rawValue, tokensPerSecond: result.tokensPerSecond,
                                                 microsecondsPerToken: result.microsecondsPerToken, gflops: result.gflops,
                                                 peakRssMb: peak)))
         } else {
             let shape = "\(cell) \(inputSize)→\(hiddenSize) ×\(layers)\(bidirectional ? " bidirectional" : ""), B\(batchSize)" +
-                (mode == "step" ? "" : " T\(sequenceLength)")
+                (mode == .step ? "" : " T\(sequenceLength)")
             print("\(shape), \(mode), kernel \(settings.kernel), \(settings.threadCount) thread\(settings.threadCount == 1 ? "" : "s"): " +
                   "\(String(format: "%.0f", result.tokensPerSecond)) tokens/s, \(String(format: "%.2f", result.microsecondsPerToken)) µs/token, " +
                   "\(String(format: "%.1f", result.gflops)) GFLOP/s, peak RSS \(String(format: "%.0f", peak)) MB")
@@ -110,3 +104,5 @@ struct RNNBenchRecord: Encodable {
     var gflops: Double
     var peakRssMb: Double
 }
+
+extension RecurrentBenchmark.Mode: ExpressibleByArgument {}

@@ -1,5 +1,59 @@
+import ArgumentParser
 import Foundation
 import Recur
+
+/// Where a language model's text comes from and how it becomes tokens: `recur train lm`'s data options.
+struct TextDataOptions: ParsableArguments {
+    @Option(help: "The training text (UTF-8).") var data: String
+    @Option(help: "A separate validation text (default: the last --valid-fraction of --data).") var valid: String?
+    @Option(help: "Fraction of --data held out for validation when --valid is not given (0 for none).")
+    var validFraction: Double = 0.1
+    @Option(help: "Tokens: char (every character) or word (split on spaces; <eos> ends each line).") var level: Vocabulary.Level = .char
+    @Option(help: "stream (char-rnn windows over the whole text) or lines (each line a sequence).") var layout: TextLayout = .stream
+    @Option(help: "stream: window length for truncated backpropagation.") var sequenceLength: Int = 64
+    @Option(help: "lines: the most tokens a line may have (each line is trained whole; use --layout stream for long text).")
+    var maxLineLength: Int = 10_000
+    @Flag(help: "Lowercase the text before splitting it into tokens.") var lowercase = false
+    @Option(help: "word: keep at most this many tokens (the end and unknown tokens included).") var maxVocabularySize: Int?
+    @Option(help: "word: words seen fewer times become the unknown token.") var minCount: Int = 1
+    @Option(help: "word: the token appended to every line.") var eosToken: String = "<eos>"
+    @Option(help: "The token for words (or, at char level, characters) outside the vocabulary (char level: none unless given).")
+    var unkToken: String?
+    @Flag(name: .customLong("replace-invalid-utf8"), help: "Read bytes that are not UTF-8 as U+FFFD instead of refusing the file.")
+    var replaceInvalidUtf8 = false
+
+    func validate() throws {
+        if let maxVocabularySize { try require(maxVocabularySize >= 3, "--max-vocabulary-size must be at least 3, got \(maxVocabularySize)") }
+        try require(minCount >= 1, "--min-count must be at least 1, got \(minCount)")
+        try require(!eosToken.isEmpty && !eosToken.contains(where: \.isWhitespace), "--eos-token must be one word, got '\(eosToken)'")
+        if let unkToken {
+            try require(!unkToken.isEmpty && !unkToken.contains(where: \.isWhitespace), "--unk-token must be one word, got '\(unkToken)'")
+            try require(level == .word || unkToken.count == 1, "--unk-token at char level must be one character, got '\(unkToken)'")
+        }
+        try require(maxLineLength >= 1, "--max-line-length must be at least 1, got \(maxLineLength)")
+        try require(sequenceLength >= 1 && sequenceLength <= 1 << 20, "--sequence-length must be between 1 and 1048576, got \(sequenceLength)")
+        try require(validFraction >= 0 && validFraction < 1, "--valid-fraction must be in [0, 1), got \(validFraction)")
+    }
+
+    /// The vocabulary of text counted a piece at a time (the characters of both files, the words of `--data`).
+    func vocabulary(counted counter: TokenCounter) -> Vocabulary {
+        switch level {
+        case .word:
+            Vocabulary(words: counter, maximumSize: maxVocabularySize, minimumCount: minCount,
+                       endToken: eosToken, unknownToken: unkToken ?? "<unk>")
+        case .char:
+            Vocabulary(characters: counter, unknownToken: unkToken)
+        }
+    }
+}
+
+/// How a text is cut into sequences (`--layout`).
+enum TextLayout: String, CaseIterable, ExpressibleByArgument {
+    /// One stream read in windows, the state carried from one to the next (char-rnn).
+    case stream
+    /// Each line a sequence of its own, from a zero input.
+    case lines
+}
 
 /// The text `recur train` reads, as batches: the vocabulary, the training batches and the validation batches.
 struct TrainingCorpus {
@@ -12,28 +66,29 @@ struct TrainingCorpus {
     let checksum: UInt32
     let description: String
 
-    init(_ command: TrainCommand) throws {
-        if command.layout == "lines" {
-            try self.init(lines: command)
-        } else {
-            try self.init(stream: command)
+    /// The corpus `text` describes, cut into batches of `batchSize` (lanes of a stream, or lines), the lines'
+    /// order shuffled from `seed`.
+    init(text: TextDataOptions, batchSize: Int, seed: UInt64) throws {
+        switch text.layout {
+        case .lines: try self.init(lines: text, batchSize: batchSize, seed: seed)
+        case .stream: try self.init(stream: text, batchSize: batchSize)
         }
     }
 
     /// The stream layout: one stream of token ids; the model reads the end token of the line before. The files
     /// are read a piece at a time, twice (once to count the tokens, once to encode them into a memory-mapped
     /// token file), so a corpus never has to fit in memory as text or as an array of ids.
-    private init(stream command: TrainCommand) throws {
-        let unit = command.level == "char" ? "characters" : "words"
+    private init(stream command: TextDataOptions, batchSize: Int) throws {
+        let unit = command.level == .char ? "characters" : "words"
         func forEachPiece(_ path: String, _ body: (String, Bool) throws -> Void) throws {
             do {
                 try TextFile.forEachPiece(path, replacingInvalid: command.replaceInvalidUtf8,
-                                          cutsAnywhereASCII: command.level == "char", body)
+                                          cutsAnywhereASCII: command.level == .char, body)
             } catch let error as TextFileError {
                 throw CommandFailure("\(error)")
             }
         }
-        var counter = TokenCounter(level: command.level == "word" ? .word : .char, lowercases: command.lowercase)
+        var counter = TokenCounter(level: command.level, lowercases: command.lowercase)
         var crc = CRC32()
         try forEachPiece(command.data) { piece, _ in
             counter.add(piece)
@@ -46,7 +101,7 @@ struct TrainingCorpus {
                 crc.update(piece.utf8)
             }
         }
-        for part in [command.layout, command.level] { crc.update(part.utf8) }
+        for part in [command.layout.rawValue, command.level.rawValue] { crc.update(part.utf8) }
         checksum = crc.value
         let vocabulary = command.vocabulary(counted: counter)
         self.vocabulary = vocabulary
@@ -73,7 +128,7 @@ struct TrainingCorpus {
             heldIDs = ids[(ids.count - count)..<ids.count]
             ids = ids[0..<(ids.count - count)]
         }
-        let lanes = command.batchSize
+        let lanes = batchSize
         guard ids.count > lanes else {
             throw CommandFailure("\(command.data): \(ids.count) training \(unit) are too few for --batch-size \(lanes) lanes")
         }
@@ -103,7 +158,7 @@ struct TrainingCorpus {
 
     /// The lines layout: each line a sequence of its own, from the zero input: inputs [x<1> = 0, t1 … tn],
     /// targets [t1 … tn, end]. The lines are held in memory.
-    private init(lines command: TrainCommand) throws {
+    private init(lines command: TextDataOptions, batchSize: Int, seed: UInt64) throws {
         func read(_ path: String) throws -> String {
             do {
                 return try TextFile.read(path, replacingInvalid: command.replaceInvalidUtf8)
@@ -113,14 +168,14 @@ struct TrainingCorpus {
         }
         let text = try read(command.data)
         let held = try command.valid.map(read)
-        var counter = TokenCounter(level: command.level == "word" ? .word : .char, lowercases: command.lowercase)
+        var counter = TokenCounter(level: command.level, lowercases: command.lowercase)
         counter.add(text)
         try Self.requireTwoTokens(counter, endToken: command.eosToken, path: command.data, linesEnd: true)
         if let held, counter.level == .char { counter.add(held) }   // a word vocabulary comes from the training text alone
         let vocabulary = command.vocabulary(counted: counter)
         self.vocabulary = vocabulary
         var crc = CRC32()
-        for part in [text, held ?? "", command.layout, command.level] { crc.update(part.utf8) }
+        for part in [text, held ?? "", command.layout.rawValue, command.level.rawValue] { crc.update(part.utf8) }
         checksum = crc.value
         let fraction = command.valid == nil ? command.validFraction : 0
         let unit = vocabulary.level == .char ? "characters" : "words"
@@ -147,9 +202,9 @@ struct TrainingCorpus {
             lines.removeLast(count)
         }
         guard !lines.isEmpty else { throw CommandFailure("\(command.data): no lines left to train on") }
-        training = SequenceExamples(examples: lines, batchSize: min(command.batchSize, lines.count), seed: command.seed)
+        training = SequenceExamples(examples: lines, batchSize: min(batchSize, lines.count), seed: seed)
         validation = heldLines.isEmpty ? nil
-            : SequenceExamples(examples: heldLines, batchSize: min(command.batchSize, heldLines.count), shuffles: false)
+            : SequenceExamples(examples: heldLines, batchSize: min(batchSize, heldLines.count), shuffles: false)
         description = "\(lines.count) lines (\(heldLines.count) held out), \(vocabulary.count) distinct \(unit)"
     }
 }

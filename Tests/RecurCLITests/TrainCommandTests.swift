@@ -125,8 +125,12 @@ struct TrainCommandTests {
         (["--steps", "0"], "--steps must be at least 1"),
         (["--learning-rate=-1"], "--learning-rate must be positive"),
         (["--clip-norm", "1", "--clip-value", "1"], "give --clip-norm or --clip-value, not both"),
-        (["--optimizer", "lion"], "--optimizer must be sgd, adam, adamw or rmsprop, got 'lion'"),
-        (["--level", "byte"], "--level must be char or word, got 'byte'"),
+        (["--optimizer", "lion"], "The value 'lion' is invalid for '--optimizer <optimizer>'. Please provide one of 'sgd', 'adam', 'adamw' or 'rmsprop'."),
+        (["--level", "byte"], "The value 'byte' is invalid for '--level <level>'. Please provide one of 'char' and 'word'."),
+        (["--cell", "transformer"], "The value 'transformer' is invalid for '--cell <cell>'. Please provide one of 'rnn', 'gru' or 'lstm'."),
+        (["--schedule", "linear"], "The value 'linear' is invalid for '--schedule <schedule>'"),
+        (["--reduction", "mean"], "The value 'mean' is invalid for '--reduction <reduction>'"),
+        (["--activation", "sigmoid"], "The value 'sigmoid' is invalid for '--activation <activation>'. Please provide one of 'tanh' and 'relu'."),
         (["--dropout", "1"], "--dropout must be in [0, 1)"),
         (["--sequence-length", "0"], "--sequence-length must be between 1 and"),
         (["--max-line-length", "0"], "--max-line-length must be at least 1, got 0"),
@@ -136,6 +140,31 @@ struct TrainCommandTests {
         let result = try RecurBinary.run(["train", "--data", "x.txt", "--output", "m.recur"] + arguments)
         #expect(result.status != 0)
         #expect(result.standardError.contains(message), "\(result.standardError)")
+    }
+
+    @Test("recur train is recur train lm: the same options give the same weights; --help lists the tasks")
+    func languageModelIsTheDefaultTask() throws {
+        let dir = try folder("default-task")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = dir.appendingPathComponent("text.txt")
+        try writeCorpus(data, lines: 60)
+        var weights: [[String: [Float]]] = []
+        for (name, task) in [("default.recur", [String]()), ("lm.recur", ["lm"])] {
+            let output = dir.appendingPathComponent(name).path
+            let result = try RecurBinary.run(["train"] + task + ["--data", data.path, "--hidden-size", "16", "--batch-size", "4",
+                                                                 "--sequence-length", "16", "--steps", "20", "--threads", "1",
+                                                                 "--quiet", "--output", output])
+            #expect(result.status == 0, "\(result.standardError)")
+            let file = try CheckpointFile.load(from: URL(fileURLWithPath: output))
+            weights.append(Dictionary(uniqueKeysWithValues: file.tensors.map { ($0.name, $0.value.scalars) }))
+        }
+        #expect(weights[0] == weights[1] && !weights[0].isEmpty)
+        let help = try RecurBinary.run(["train", "--help"])
+        #expect(help.standardOutput.contains("lm (default)"), "\(help.standardOutput)")
+        let lmHelp = try RecurBinary.run(["train", "lm", "--help"])
+        for group in ["DATA:", "MODEL:", "OPTIMIZER:", "SCHEDULE:", "RUN:"] {
+            #expect(lmHelp.standardOutput.contains(group), "\(group) in \(lmHelp.standardOutput)")
+        }
     }
 
     /// Options of the runs below: dropout, two layers, Adam, a cosine schedule, carried state.
