@@ -23,9 +23,12 @@ let package = Package(
         .target(name: "RecurCore", dependencies: ["CRecurKernels"]),
         .target(name: "RecurLayers", dependencies: ["CRecurKernels", "RecurCore"]),
         .target(name: "RecurText"),
+        .target(name: "RecurFormats", dependencies: ["RecurText"]),
+        .target(name: "RecurMetrics"),
         .target(name: "RecurTraining", dependencies: ["RecurCore", "RecurLayers"]),
         .target(name: "RecurModels", dependencies: ["RecurCore", "RecurLayers", "RecurText", "RecurTraining"]),
-        .target(name: "Recur", dependencies: ["RecurCore", "RecurLayers", "RecurText", "RecurTraining", "RecurModels"]),
+        .target(name: "Recur", dependencies: ["RecurCore", "RecurLayers", "RecurText", "RecurFormats", "RecurMetrics",
+                                              "RecurTraining", "RecurModels"]),
 
         // MARK: - Command-line tool
         .executableTarget(
@@ -42,6 +45,9 @@ let package = Package(
         .testTarget(name: "RecurCoreTests", dependencies: ["RecurCore", "RecurTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "RecurLayersTests", dependencies: ["RecurLayers", "RecurTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "RecurTextTests", dependencies: ["RecurText", "RecurTestSupport"]),
+        .testTarget(name: "RecurFormatsTests", dependencies: ["RecurFormats", "RecurTestSupport"]),
+        .testTarget(name: "RecurMetricsTests", dependencies: ["RecurMetrics", "RecurCore", "RecurTestSupport"],
+                    exclude: ["Fixtures"]),
         .testTarget(name: "RecurTrainingTests",
                     dependencies: ["RecurTraining", "RecurModels", "RecurText", "RecurTestSupport"]),
         .testTarget(name: "RecurCLITests", dependencies: ["recur", "Recur", "RecurTestSupport"], exclude: ["Fixtures"]),
