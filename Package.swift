@@ -26,7 +26,7 @@ let package = Package(
         .target(name: "RecurFormats", dependencies: ["RecurText"]),
         .target(name: "RecurMetrics"),
         .target(name: "RecurTraining", dependencies: ["RecurCore", "RecurLayers"]),
-        .target(name: "RecurModels", dependencies: ["RecurCore", "RecurLayers", "RecurText", "RecurTraining"]),
+        .target(name: "RecurModels", dependencies: ["RecurCore", "RecurLayers", "RecurText", "RecurMetrics", "RecurTraining"]),
         .target(name: "Recur", dependencies: ["RecurCore", "RecurLayers", "RecurText", "RecurFormats", "RecurMetrics",
                                               "RecurTraining", "RecurModels"]),
 

@@ -32,15 +32,9 @@ public struct SequenceExamples: BatchSource {
     /// Every example once per epoch; the last batch is smaller when B does not divide their number.
     public var batchesPerEpoch: Int { (examples.count + batchSize - 1) / batchSize }
 
-    /// The order of the examples in `epoch`: a Fisher–Yates shuffle drawn from a generator seeded by (seed, epoch).
+    /// The order of the examples in `epoch` (see `epochOrder(count:epoch:shuffles:seed:)`).
     public func order(epoch: Int) -> [Int] {
-        var order = Array(examples.indices)
-        guard shuffles else { return order }
-        var generator = SeededGenerator(seed: seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(epoch + 1))
-        for i in stride(from: order.count - 1, to: 0, by: -1) {
-            order.swapAt(i, Int(generator.next() % UInt64(i + 1)))
-        }
-        return order
+        epochOrder(count: examples.count, epoch: epoch, shuffles: shuffles, seed: seed)
     }
 
     /// Batch `index` of `epoch`: the examples in that epoch's order, padded to the longest.
@@ -50,4 +44,16 @@ public struct SequenceExamples: BatchSource {
         let fresh = !carriesState || (epoch == 0 && index == 0)
         return TokenBatch.packing(chosen, resets: Array(repeating: fresh, count: chosen.count))
     }
+}
+
+/// The order of `count` examples in `epoch`: as given, or a Fisher–Yates shuffle drawn from a generator seeded by
+/// (seed, epoch), so that the order of any epoch is known without the ones before it (exact resume).
+public func epochOrder(count: Int, epoch: Int, shuffles: Bool, seed: UInt64) -> [Int] {
+    var order = Array(0..<count)
+    guard shuffles else { return order }
+    var generator = SeededGenerator(seed: seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(epoch + 1))
+    for i in stride(from: order.count - 1, to: 0, by: -1) {
+        order.swapAt(i, Int(generator.next() % UInt64(i + 1)))
+    }
+    return order
 }
