@@ -36,29 +36,20 @@ public struct LanguageModelFile {
 
     /// Opens `url`, checking everything before allocating the model it describes.
     public static func load(_ url: URL) throws(CheckpointError) -> LanguageModelFile {
-        func problem(_ why: String) -> CheckpointError { CheckpointError(path: url.path, problem: .mismatch(why)) }
-        let file = try CheckpointFile.load(from: url)
-        let document: Document
-        do {
-            document = try Document.decode(file.document)
-        } catch {
-            throw problem("its \"recur\" document does not describe a language model (\(error))")
-        }
-        guard document.kind == LanguageModel.kind else { throw problem("it holds a \(document.kind), not a \(LanguageModel.kind)") }
-        let configuration = document.model
-        if let first = configuration.problems.first { throw problem("its model configuration is invalid: \(first)") }
-        guard document.vocabulary.count == configuration.vocabularySize else {
-            throw problem("its vocabulary has \(document.vocabulary.count) tokens but the model predicts \(configuration.vocabularySize)")
-        }
-        if let start = configuration.startToken, document.vocabulary.id(of: start) == nil {
-            throw problem("its start token \(start.debugDescription) is not in its vocabulary")
-        }
-        for (name, shape) in LanguageModel.parameterLayout(configuration) {
-            guard let tensor = file[name] else { throw problem("it has no tensor \(name)") }
-            guard tensor.shape == shape else { throw problem("tensor \(name) is \(tensor.shape), the model needs \(shape)") }
+        let (file, document) = try openModelCheckpoint(url, kind: LanguageModel.kind, layout: LanguageModel.parameterLayout) {
+            (document: Document) -> String? in
+            let configuration = document.model
+            if let first = configuration.problems.first { return "its model configuration is invalid: \(first)" }
+            guard document.vocabulary.count == configuration.vocabularySize else {
+                return "its vocabulary has \(document.vocabulary.count) tokens but the model predicts \(configuration.vocabularySize)"
+            }
+            if let start = configuration.startToken, document.vocabulary.id(of: start) == nil {
+                return "its start token \(start.debugDescription) is not in its vocabulary"
+            }
+            return nil
         }
         var unused = SeededGenerator(seed: 0)
-        let model = LanguageModel(configuration, using: &unused)
+        let model = LanguageModel(document.model, using: &unused)
         do {
             try model.loadParameters(from: file)
         } catch {

@@ -11,6 +11,15 @@ func openModel(_ path: String) throws -> LanguageModelFile {
     }
 }
 
+/// The kind of model the file at `path` holds ("language-model", "classifier"), or fails with the file's problem.
+func modelKind(_ path: String) throws -> String {
+    do {
+        return ModelKind.of(try CheckpointFile.load(from: URL(fileURLWithPath: path))) ?? ""
+    } catch {
+        throw CommandFailure("\(error)")
+    }
+}
+
 /// Says on standard error which tokens --skip-unknown left out, if any.
 func reportSkipped(_ skipped: SkippedTokens) {
     guard skipped.count > 0 else { return }
@@ -170,18 +179,26 @@ struct ScoreCommand: ParsableCommand {
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "A model's loss, perplexity and bits per character on a text file.",
+        abstract: "A model's measures on a file: a language model's loss and perplexity, a classifier's accuracy and F1.",
         discussion: """
-            A model trained on a stream reads the whole file as one stream, each token conditioned on all the text \
-            before it; a model trained on lines (--layout lines) scores each line on its own. loss is in nats per \
-            token, perplexity = exp(loss), bits_per_character = the total in bits over the characters of the file.
+            Language model: a model trained on a stream reads the whole file as one stream, each token conditioned \
+            on all the text before it; a model trained on lines (--layout lines) scores each line on its own. loss \
+            is in nats per token, perplexity = exp(loss), bits_per_character = the total in bits over the characters \
+            of the file. Classifier: --data is a labelled table (--format, --text-column, --label-column, as for \
+            recur train classifier); it prints accuracy, macro-F1, each label's precision, recall and F1, and the \
+            confusion matrix; examples whose label the model never saw are counted and left out.
             """
     )
 
     @Argument(help: "The model (a checkpoint written by recur train).") var model: String
-    @Option(help: "The text to evaluate.") var data: String
-    @Flag(help: "Leave out tokens the model has never seen (instead of stopping), and say which.") var skipUnknown = false
-    @Flag(help: "One JSON object: loss, perplexity, bits_per_character, tokens, skipped_tokens, skipped.") var json = false
+    @Option(help: "The text (language model) or labelled table (classifier) to evaluate.") var data: String
+    @Flag(help: "Language model: leave out tokens the model has never seen (instead of stopping), and say which.") var skipUnknown = false
+    @Option(help: "Classifier: tsv or csv.") var format: DelimitedTable.Format = .tsv
+    @Option(help: "Classifier: the column of the text, counting from 1.") var textColumn: Int = 1
+    @Option(help: "Classifier: the column of the label, counting from 1.") var labelColumn: Int = 2
+    @Option(help: "Classifier: also write the confusion matrix as an SVG picture to this file.") var svg: String?
+    @Flag(help: "One JSON object. Language model: loss, perplexity, bits_per_character, tokens, skipped_tokens, skipped. Classifier: accuracy, macro_f1, loss, per_class, confusion, labels, examples, unknown_labels.")
+    var json = false
     @OptionGroup var compute: ComputeOptions
 
     struct Result: Encodable {
@@ -210,6 +227,7 @@ struct EvalCommand: ParsableCommand {
     }
 
     func run() throws {
+        if try modelKind(model) == SequenceClassifier.kind { return try evaluateClassifier() }
         let loaded = try openModel(model)
         var total = 0.0, tokens = 0, characters = 0
         var skipped = SkippedTokens()
@@ -263,6 +281,57 @@ struct EvalCommand: ParsableCommand {
     }
 }
 
+extension EvalCommand {
+    /// What `eval --json` prints for a classifier.
+    struct ClassifierResult: Encodable {
+        var accuracy: Double
+        var macroF1: Double
+        var loss: Double
+        var perClass: [ClassificationMetrics.ClassScores]
+        var confusion: [[Int]]
+        var labels: [String]
+        var examples: Int
+        /// Labels of the file the model never saw, with how many examples have each.
+        var unknownLabels: [String: Int]
+    }
+
+    /// A classifier's metrics on a labelled table.
+    func evaluateClassifier() throws {
+        let loaded = try openClassifier(model)
+        let options = try LabelledDataOptions.parse(["--data", data, "--format", format.rawValue,
+                                                     "--text-column", String(textColumn), "--label-column", String(labelColumn)])
+        let labels = loaded.vocabulary.labels
+        let classIndex = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) })
+        var examples: [(ids: [Int], label: Int)] = [], unknown: [String: Int] = [:]
+        for row in try options.rows(data) {
+            guard let label = classIndex[row.label] else { unknown[row.label, default: 0] += 1; continue }
+            examples.append((try exampleIDs(row.text, vocabulary: loaded.vocabulary.tokens, maxLength: .max, path: data, line: row.line), label))
+        }
+        if !unknown.isEmpty {
+            let listed = unknown.sorted { $0.key < $1.key }.map { "'\($0.key)' ×\($0.value)" }.joined(separator: ", ")
+            FileHandle.standardError.write(Data("recur: left out \(unknown.values.reduce(0, +)) examples whose label the model never saw: \(listed) (it knows \(labels.joined(separator: ", ")))\n".utf8))
+        }
+        guard !examples.isEmpty else { throw CommandFailure("\(data): no example has a label the model knows") }
+        let source = ClassificationExamples(examples: examples, batchSize: 256, shuffles: false)
+        let (metrics, loss) = loaded.model.classificationMetrics(source, labels: labels, settings: compute.settings)
+        if let svg {
+            do {
+                try Data(metrics.svg(title: "\(URL(fileURLWithPath: model).lastPathComponent) on \(URL(fileURLWithPath: data).lastPathComponent)").utf8)
+                    .withUnsafeBytes { try AtomicFile.write($0, to: URL(fileURLWithPath: svg)) }
+            } catch {
+                throw CommandFailure("--svg \(svg): \(error)")
+            }
+        }
+        if json {
+            print(RecurJSON.line(ClassifierResult(accuracy: metrics.accuracy, macroF1: metrics.macroF1, loss: loss,
+                                                  perClass: metrics.perClass, confusion: metrics.confusion, labels: labels,
+                                                  examples: metrics.count, unknownLabels: unknown)))
+        } else {
+            print(String(format: "loss %.4f nats/example · ", loss) + metrics.text(), terminator: "")
+        }
+    }
+}
+
 // MARK: - inspect
 
 struct InspectCommand: ParsableCommand {
@@ -293,6 +362,7 @@ struct InspectCommand: ParsableCommand {
     }
 
     func run() throws {
+        if try modelKind(model) == SequenceClassifier.kind { return try inspectClassifier() }
         let loaded = try openModel(model)
         let document = loaded.document, training = document.training
         let summary = Summary(
@@ -331,3 +401,57 @@ struct InspectCommand: ParsableCommand {
         }
     }
 }
+
+extension InspectCommand {
+    /// What `inspect --json` prints for a classifier.
+    struct ClassifierSummary: Encodable {
+        var kind: String
+        var formatVersion: Int
+        var recurVersion: String
+        var configuration: ClassifierConfiguration
+        var labels: [String]
+        var vocabularySize: Int
+        var level: String
+        var parameterCount: Int
+        var step: Int?
+        var totalSteps: Int?
+        var epoch: Double?
+        var examplesSeen: Int?
+        var bestValidationMetrics: [String: Double]?
+        var validationHistory: [ValidationPoint]?
+        var options: TrainingOptions?
+    }
+
+    /// A classifier's file: configuration, labels, vocabulary, size and training history.
+    func inspectClassifier() throws {
+        let loaded = try openClassifier(model)
+        let document = loaded.document, training = document.training, c = document.model, r = c.recurrent
+        if json {
+            print(RecurJSON.line(ClassifierSummary(
+                kind: document.kind, formatVersion: CheckpointFile.formatVersion, recurVersion: document.recurVersion,
+                configuration: c, labels: loaded.vocabulary.labels, vocabularySize: loaded.vocabulary.tokens.count,
+                level: loaded.vocabulary.tokens.level.rawValue, parameterCount: loaded.model.parameterCount,
+                step: training?.progress.step, totalSteps: training?.totalSteps, epoch: training?.epoch,
+                examplesSeen: training?.progress.tokensSeen, bestValidationMetrics: training?.progress.bestValidationMetrics,
+                validationHistory: training?.progress.validationHistory, options: training?.options)))
+            return
+        }
+        print("\(model): \(document.kind), format \(CheckpointFile.formatVersion), written by Recur \(document.recurVersion)")
+        print("model: \(r.layers) × \(r.bidirectional ? "bidirectional " : "")\(r.cell.rawValue.uppercased()), hidden \(r.hiddenSize), "
+              + "input \(c.embeddingSize.map { "embedding \($0)" } ?? "one-hot"), \(c.pooling.rawValue) pooling"
+              + (c.hiddenLayerSize.map { ", tanh layer \($0)" } ?? "") + ", \(c.classCount) classes")
+        print("labels: " + loaded.vocabulary.labels.joined(separator: ", "))
+        let v = loaded.vocabulary.tokens
+        print("vocabulary: \(v.count) \(v.level == .char ? "characters" : "words")")
+        print("parameters: \(loaded.model.parameterCount)")
+        if let training {
+            print(String(format: "training: step %d of %d (epoch %.2f), %d examples seen, %@ optimizer, learning rate %g",
+                         training.progress.step, training.totalSteps, training.epoch, training.progress.tokensSeen,
+                         training.options.optimizer.kind.rawValue, training.options.learningRate))
+            if let best = training.progress.bestValidationMetrics?["accuracy"], let step = training.progress.bestStep {
+                print(String(format: "best validation accuracy: %.2f %% at step %d", 100 * best, step))
+            }
+        }
+    }
+}
+

@@ -8,12 +8,12 @@ import Synchronization
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train a model: recur train lm (the default) trains a language model on a text file.",
+        abstract: "Train a model: a language model (recur train lm, the default) or a classifier (recur train classifier).",
         discussion: """
             Every task shares the model, optimizer, schedule and run options; `recur train lm --help` lists them \
             with the language model's data options.
             """,
-        subcommands: [TrainLanguageModelCommand.self],
+        subcommands: [TrainLanguageModelCommand.self, TrainClassifierCommand.self],
         defaultSubcommand: TrainLanguageModelCommand.self
     )
 }
@@ -41,6 +41,10 @@ struct TrainLanguageModelCommand: ParsableCommand {
     @OptionGroup(title: "Schedule") var schedule: ScheduleOptions
     @OptionGroup(title: "Run") var session: RunOptions
 
+    func validate() throws {
+        try require(!model.bidirectional, "--bidirectional: a language model reads left to right (bidirectional layers are for recur train classifier)")
+    }
+
     func run() throws {
         let settings = session.compute.settings
         try session.checkOutputFolder()
@@ -60,45 +64,56 @@ struct TrainLanguageModelCommand: ParsableCommand {
             trainer = try Trainer(model: languageModel, vocabulary: corpus.vocabulary, kind: LanguageModel.kind,
                                   training: corpus.training, validation: corpus.validation, options: options,
                                   files: TrainingFiles(checkpoint: URL(fileURLWithPath: output)), settings: settings)
-            if let resume = session.resume { try trainer.resume(from: URL(fileURLWithPath: resume)) }
         } catch {
             throw CommandFailure("\(error)")
         }
-        let display = ProgressDisplay(totalSteps: trainer.totalSteps, live: !session.quiet && ProgressDisplay.standardErrorIsTerminal) {
-            FileHandle.standardError.write(Data($0.utf8))
-        }
-        trainer.onRecord = display.show
-        trainer.onNotice = display.notice
-        let starting = trainer.progress.step
-        display.notice("training \(languageModel.parameterCount) parameters on \(corpus.description); \(trainer.totalSteps) steps"
-                       + (starting > 0 ? ", resuming at step \(starting)" : "") + "; \(settings.threadCount) thread\(settings.threadCount == 1 ? "" : "s")")
-        let interrupt = InterruptFlag()
-        let outcome: TrainingOutcome
-        do {
-            outcome = try trainer.run(shouldStop: { interrupt.isSet })
-        } catch {
-            display.finish()
-            throw CommandFailure("\(error)")
-        }
-        display.finish()
+        guard let outcome = try runTraining(trainer, session: session, unit: "tok", description: corpus.description) else { return }
         let progress = trainer.progress
-        switch outcome {
-        case .interrupted:
-            print("interrupted after step \(progress.step) of \(trainer.totalSteps); saved \(output)")
-            print("resume with: \(resumeCommand(output: output))")
-        case .stoppedEarly, .finished:
-            var summary = "saved \(output) at step \(progress.step)"
-            if let loss = progress.lastValidationLoss {
-                let unit = corpus.vocabulary.level == .char ? "char" : "word"
-                summary += String(format: "; validation loss %.4f nats/%@ (perplexity %.2f)", loss, unit, exp(loss))
-            }
-            if let best = progress.bestValidationLoss, let step = progress.bestStep {
-                summary += String(format: "; best %.4f at step %d in %@", best, step, trainer.files.best.path)
-            }
-            if progress.skippedSteps > 0 { summary += "; \(progress.skippedSteps) non-finite steps skipped" }
-            print(summary + (outcome == .stoppedEarly ? " (stopped early)" : ""))
+        var summary = "saved \(output) at step \(progress.step)"
+        if let loss = progress.lastValidationLoss {
+            let unit = corpus.vocabulary.level == .char ? "char" : "word"
+            summary += String(format: "; validation loss %.4f nats/%@ (perplexity %.2f)", loss, unit, exp(loss))
         }
+        if let best = progress.bestValidationLoss, let step = progress.bestStep {
+            summary += String(format: "; best %.4f at step %d in %@", best, step, trainer.files.best.path)
+        }
+        if progress.skippedSteps > 0 { summary += "; \(progress.skippedSteps) non-finite steps skipped" }
+        print(summary + (outcome == .stoppedEarly ? " (stopped early)" : ""))
     }
+}
+
+/// Resumes `trainer` when `--resume` says so, then runs it to its end with a progress display on standard error
+/// (counting `unit`s per second) and Ctrl-C that saves.
+/// - Returns: how the run ended; nil when it was interrupted, after printing the command that resumes it.
+func runTraining<Model, Vocabulary>(_ trainer: Trainer<Model, Vocabulary>, session: RunOptions, unit: String,
+                                    description: String) throws -> TrainingOutcome? {
+    do {
+        if let resume = session.resume { try trainer.resume(from: URL(fileURLWithPath: resume)) }
+    } catch {
+        throw CommandFailure("\(error)")
+    }
+    let display = ProgressDisplay(totalSteps: trainer.totalSteps, live: !session.quiet && ProgressDisplay.standardErrorIsTerminal,
+                                  unit: unit) { FileHandle.standardError.write(Data($0.utf8)) }
+    trainer.onRecord = display.show
+    trainer.onNotice = display.notice
+    let starting = trainer.progress.step, threads = trainer.settings.threadCount
+    display.notice("training \(trainer.model.parameterCount) parameters on \(description); \(trainer.totalSteps) steps"
+                   + (starting > 0 ? ", resuming at step \(starting)" : "") + "; \(threads) thread\(threads == 1 ? "" : "s")")
+    let interrupt = InterruptFlag()
+    let outcome: TrainingOutcome
+    do {
+        outcome = try trainer.run(shouldStop: { interrupt.isSet })
+    } catch {
+        display.finish()
+        throw CommandFailure("\(error)")
+    }
+    display.finish()
+    guard outcome != .interrupted else {
+        print("interrupted after step \(trainer.progress.step) of \(trainer.totalSteps); saved \(session.output)")
+        print("resume with: \(resumeCommand(output: session.output))")
+        return nil
+    }
+    return outcome
 }
 
 /// This command line with `--resume OUTPUT` in place of any earlier --resume.

@@ -41,6 +41,7 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "GRU form: course or pytorch.") var gruVariant: RecurrentConfiguration.GRUVariant = .pytorch
     @Option(help: "Basic RNN nonlinearity: tanh or relu.") var activation: Nonlinearity = .tanh
     @Option(help: "Stacked recurrent layers.") var layers: Int = 1
+    @Flag(help: "Run every layer in both directions (classifiers; a language model reads left to right).") var bidirectional = false
     @Option(help: "Hidden units per layer.") var hiddenSize: Int = 128
     @Option(help: "Learned token vectors of this size (default: one-hot input).") var embeddingSize: Int?
     @Option(help: "Dropout between recurrent layers.") var dropout: Double = 0
@@ -63,7 +64,7 @@ struct ModelOptions: ParsableArguments {
     /// The recurrent layers reading `inputSize` features per step.
     func recurrent(inputSize: Int) -> RecurrentConfiguration {
         RecurrentConfiguration(cell: cell, inputSize: inputSize, hiddenSize: hiddenSize, layers: layers,
-                               activation: activation.activation, gruVariant: gruVariant, dropout: dropout,
+                               bidirectional: bidirectional, activation: activation.activation, gruVariant: gruVariant, dropout: dropout,
                                variationalDropout: variationalDropout)
     }
 

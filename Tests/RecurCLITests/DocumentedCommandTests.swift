@@ -71,6 +71,11 @@ struct DocumentedCommandTests {
         try Data(["Aachenosaurus", "Aardonyx", "Abdallahsaurus", "Abelisaurus", "Brachiosaurus", "Triceratops",
                   "Tyrannosaurus", "Velociraptor", "Stegosaurus", "Iguanodon"].joined(separator: "\n").utf8)
             .write(to: folder.appendingPathComponent("dinos.txt"))
+        let reviews = (0..<240).map { i in
+            ["The food was great\t1", "Never again, awful\t0", "Lovely staff and great coffee\t1", "Cold food and rude service\t0"][i % 4]
+        }
+        try Data(reviews.joined(separator: "\n").utf8).write(to: folder.appendingPathComponent("reviews.tsv"))
+        try Data(reviews.prefix(40).joined(separator: "\n").utf8).write(to: folder.appendingPathComponent("more-reviews.tsv"))
         let fixtures = root.appendingPathComponent("Tests/RecurCLITests/Fixtures/interchange")
         for (from, to) in [("lstm.safetensors", "lm.safetensors"), ("lstm.json", "lm.json"), ("vocabulary.txt", "vocab.txt")] {
             try FileManager.default.copyItem(at: fixtures.appendingPathComponent(from), to: folder.appendingPathComponent(to))
@@ -80,7 +85,8 @@ struct DocumentedCommandTests {
 
     @Test("the recur commands of the README and the articles run as written", arguments: ["README.md", "Sources/Recur/Recur.docc/GettingStarted.md",
                                                              "Sources/Recur/Recur.docc/DinosaurNames.md",
-                                                             "Sources/Recur/Recur.docc/Interchange.md"])
+                                                             "Sources/Recur/Recur.docc/Interchange.md",
+                                                             "Sources/Recur/Recur.docc/Classifiers.md"])
     func documentedCommands(document: String) throws {
         let commands = try Self.commands(in: document)
         #expect(commands.count >= 2, "\(document) shows recur commands")
@@ -89,7 +95,7 @@ struct DocumentedCommandTests {
         try Self.run(commands, in: folder)
         if document == "README.md" {
             for name in ["notes.recur", "notes.best.recur", "notes.log.jsonl", "notes.loss.svg", "lm.recur",
-                         "notes.safetensors", "notes.onnx"] {
+                         "notes.safetensors", "notes.onnx", "reviews.recur", "confusion.svg"] {
                 #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent(name).path),
                         "the README says \(name) is written")
             }

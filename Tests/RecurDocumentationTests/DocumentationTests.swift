@@ -187,4 +187,17 @@ struct DocumentationTests {
             #expect(a.value.scalars == b.value.scalars, "\(a.name)")
         }
     }
+
+    @Test("the Classifiers article's sample trains a classifier that learns its labels")
+    func classifier() throws {
+        let folder = try temporaryFolder("classifier-sample")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let sentences = [("The food was great", "pos"), ("Never again, awful", "neg"), ("Lovely staff and great coffee", "pos"),
+                         ("Cold food and rude service", "neg"), ("Great place, lovely food", "pos"), ("Awful coffee", "neg")]
+        let rows = (0..<300).map { sentences[$0 % sentences.count] }
+        let metrics = try classifierSample(texts: rows.map(\.0), labels: rows.map(\.1), folder: folder)
+        #expect(metrics.labels == ["neg", "pos"] && metrics.count == 60)
+        #expect(metrics.accuracy > 0.95, "\(metrics.text())")
+        #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("reviews.best.recur").path))
+    }
 }

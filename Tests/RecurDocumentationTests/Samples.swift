@@ -123,3 +123,34 @@ func resumingSample(model: LanguageModel, vocabulary: Vocabulary, training: [Int
     // end sample
     return (outcome, trainer.progress.step)
 }
+
+/// The Classifiers article: a classifier trained in Swift, and its metrics.
+func classifierSample(texts: [String], labels: [String], folder: URL) throws -> ClassificationMetrics {
+    // sample: classifier
+    let classes = Array(Set(labels)).sorted()                            // ["neg", "pos"]
+    var counter = TokenCounter(level: .word, lowercases: true)
+    texts.forEach { counter.add($0 + "\n") }
+    let vocabulary = Vocabulary(words: counter)
+    let examples = try zip(texts, labels).map { text, label in
+        (ids: Array(try vocabulary.encode(text).dropLast()),             // the words, without <eos>
+         label: classes.firstIndex(of: label)!)
+    }
+    var generator = SeededGenerator(seed: 0)
+    let model = SequenceClassifier(ClassifierConfiguration(
+        vocabularySize: vocabulary.count, embeddingSize: 16,
+        recurrent: RecurrentConfiguration(cell: .lstm, inputSize: 16, hiddenSize: 32, bidirectional: true),
+        pooling: .max, classCount: classes.count, outputDropout: 0.2), using: &generator)
+    let split = examples.count * 4 / 5
+    let trainer = try Trainer(
+        model: model, vocabulary: ClassifierVocabulary(tokens: vocabulary, labels: classes), kind: SequenceClassifier.kind,
+        training: ClassificationExamples(examples: Array(examples[..<split]), batchSize: 16),
+        validation: ClassificationExamples(examples: Array(examples[split...]), batchSize: 64, shuffles: false),
+        options: TrainingOptions(epochs: 5, learningRate: 0.005, clipping: .norm(5), validateEvery: 20),
+        files: TrainingFiles(checkpoint: folder.appendingPathComponent("reviews.recur")))
+    try trainer.run()                                                    // the best checkpoint has the best accuracy
+    let (metrics, _) = model.classificationMetrics(
+        ClassificationExamples(examples: Array(examples[split...]), batchSize: 64, shuffles: false), labels: classes)
+    print(metrics.text())                                                // accuracy, per-class scores, confusion
+    // end sample
+    return metrics
+}

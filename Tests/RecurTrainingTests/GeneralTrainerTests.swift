@@ -51,7 +51,7 @@ private final class ToyClassifier: SequenceModel {
         configuration = Configuration(hiddenSize: hiddenSize)
         embedding = Embedding(vocabularySize: 5, embeddingSize: 4, namePrefix: "embedding.", using: &generator)
         network = RecurrentNetwork(RecurrentConfiguration(cell: .gru, inputSize: 4, hiddenSize: hiddenSize), using: &generator)
-        output = Linear(inputSize: hiddenSize, outputSize: 2, namePrefix: "output.", using: &generator)
+        output = Linear(inputSize: hiddenSize, outputSize: 2, using: &generator)
     }
 
     var namedParameters: [(name: String, parameter: Parameter)] {

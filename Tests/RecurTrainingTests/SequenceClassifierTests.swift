@@ -116,6 +116,16 @@ struct SequenceClassifierTests {
         }
     }
 
+    @Test("the checkpoint layout names and shapes every parameter in order", arguments: ClassifierCase.all)
+    func layout(_ test: ClassifierCase) {
+        let model = classifier(pooling: test.pooling, cell: test.cell, embeddingSize: test.embeddingSize,
+                               hiddenLayerSize: test.hiddenLayerSize, bidirectional: test.bidirectional, classes: 3)
+        let layout = SequenceClassifier.parameterLayout(model.configuration)
+        #expect(layout.map(\.name) == model.namedParameters.map(\.name))
+        #expect(layout.map(\.shape) == model.namedParameters.map(\.parameter.value.shape))
+        #expect(Set(layout.map(\.name)).count == layout.count && layout.last?.name == "output.bias")
+    }
+
     @Test("a configuration that does not fit is described, not built")
     func problems() {
         let recurrent = RecurrentConfiguration(cell: .lstm, inputSize: 7, hiddenSize: 4)

@@ -81,15 +81,15 @@ public final class SequenceClassifier: SequenceModel {
         precondition(configuration.problems.isEmpty, configuration.problems.joined(separator: "; "))
         self.configuration = configuration
         embedding = configuration.embeddingSize.map {
-            Embedding(vocabularySize: configuration.vocabularySize, embeddingSize: $0, namePrefix: "embedding.", using: &generator)
+            Embedding(vocabularySize: configuration.vocabularySize, embeddingSize: $0, using: &generator)
         }
         network = RecurrentNetwork(configuration.recurrent, using: &generator)
         let pooled = configuration.recurrent.outputSize
         hidden = configuration.hiddenLayerSize.map {
-            Linear(inputSize: pooled, outputSize: $0, namePrefix: "hidden.", using: &generator)
+            Linear(inputSize: pooled, outputSize: $0, using: &generator)
         }
         output = Linear(inputSize: configuration.hiddenLayerSize ?? pooled, outputSize: configuration.classCount,
-                        namePrefix: "output.", using: &generator)
+                        using: &generator)
     }
 
     /// Every parameter with its PyTorch-style name: `embedding.weight`, `rnn.weight_ih_l0`, …, `output.bias`.

@@ -1,0 +1,256 @@
+import ArgumentParser
+import Foundation
+import Recur
+
+extension DelimitedTable.Format: ExpressibleByArgument {}
+extension SequencePooling: ExpressibleByArgument {}
+
+/// Where a classifier's labelled texts come from: `recur train classifier`'s data options.
+struct LabelledDataOptions: ParsableArguments {
+    @Option(help: "The labelled training data: one example per line.") var data: String
+    @Option(help: "Labelled validation data (default: --valid-fraction of --data, stratified).") var valid: String?
+    @Option(help: "Fraction of --data held out for validation when --valid is not given (0 for none).")
+    var validFraction: Double = 0.1
+    @Option(help: "tsv (fields separated by tabs) or csv (RFC 4180).") var format: DelimitedTable.Format = .tsv
+    @Option(help: "The column of the text, counting from 1.") var textColumn: Int = 1
+    @Option(help: "The column of the label, counting from 1.") var labelColumn: Int = 2
+    @Option(help: "Tokens: char (every character) or word (split on spaces).") var level: Vocabulary.Level = .word
+    @Flag(help: "Lowercase the text before splitting it into tokens.") var lowercase = false
+    @Option(help: "word: keep at most this many tokens (the end and unknown tokens included).") var maxVocabularySize: Int?
+    @Option(help: "word: words seen fewer times become the unknown token.") var minCount: Int = 1
+    @Option(help: "The most tokens an example may have.") var maxLength: Int = 10_000
+
+    func validate() throws {
+        try require(textColumn >= 1 && labelColumn >= 1, "--text-column and --label-column count from 1, got \(textColumn) and \(labelColumn)")
+        try require(textColumn != labelColumn, "--text-column and --label-column must differ, both are \(textColumn)")
+        try require(validFraction >= 0 && validFraction < 1, "--valid-fraction must be in [0, 1), got \(validFraction)")
+        if let maxVocabularySize { try require(maxVocabularySize >= 3, "--max-vocabulary-size must be at least 3, got \(maxVocabularySize)") }
+        try require(minCount >= 1, "--min-count must be at least 1, got \(minCount)")
+        try require(maxLength >= 1, "--max-length must be at least 1, got \(maxLength)")
+    }
+
+    /// The (text, label, line) of every row of `path`.
+    func rows(_ path: String) throws -> [(text: String, label: String, line: Int)] {
+        let table: DelimitedTable
+        do {
+            table = try DelimitedTable.read(path, format: format)
+        } catch {
+            throw CommandFailure("\(error)")
+        }
+        guard !table.rows.isEmpty else { throw CommandFailure("\(path): it has no examples") }
+        do {
+            let texts = try table.column(textColumn - 1, named: "text"), labels = try table.column(labelColumn - 1, named: "label")
+            return try table.rows.indices.map { i in
+                guard !texts[i].allSatisfy(\.isWhitespace) else {
+                    throw CommandFailure("\(path): line \(table.rows[i].line): the text is empty")
+                }
+                guard !labels[i].isEmpty else { throw CommandFailure("\(path): line \(table.rows[i].line): the label is empty") }
+                return (texts[i], labels[i], table.rows[i].line)
+            }
+        } catch let error as TableError {
+            throw CommandFailure("\(error)")
+        }
+    }
+
+    /// The token vocabulary of the training texts: words (with `<unk>`), or characters with U+FFFD for the unseen.
+    func vocabulary(_ texts: [String]) -> Vocabulary {
+        var counter = TokenCounter(level: level, lowercases: lowercase)
+        for text in texts { counter.add(text + "\n") }
+        switch level {
+        case .word: return Vocabulary(words: counter, maximumSize: maxVocabularySize, minimumCount: minCount)
+        case .char: return Vocabulary(characters: counter, unknownToken: "\u{FFFD}")
+        }
+    }
+}
+
+/// The ids of one example's text (characters or words; no end token), refused past `maxLength`.
+func exampleIDs(_ text: String, vocabulary: Vocabulary, maxLength: Int, path: String, line: Int) throws -> [Int] {
+    var skipped = SkippedTokens()
+    var ids = vocabulary.encode(text, skipping: &skipped)     // the vocabulary has an unknown token: nothing is skipped
+    if vocabulary.level == .word, ids.last == vocabulary.endID { ids.removeLast() }
+    guard !ids.isEmpty else { throw CommandFailure("\(path): line \(line): the text has no tokens") }
+    guard ids.count <= maxLength else {
+        throw CommandFailure("\(path): line \(line) has \(ids.count) tokens, more than --max-length \(maxLength)")
+    }
+    return ids
+}
+
+/// `recur train classifier`: many-to-one, a label for each text.
+struct TrainClassifierCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "classifier",
+        abstract: "Train a sequence classifier (many-to-one): a label for each text of a table.",
+        discussion: """
+            Each row of --data holds a text and its label (--text-column, --label-column; the UCI sentiment files \
+            are text<TAB>label, the defaults). The text is read as words or characters, through the recurrent \
+            layers (--bidirectional for both directions), pooled over time (--pooling last, mean or max), through an \
+            optional tanh layer (--hidden-layer-size) to a softmax over the labels. Validation reports accuracy and \
+            macro-F1, and the best checkpoint is the one with the best accuracy.
+            """
+    )
+
+    @OptionGroup(title: "Data") var table: LabelledDataOptions
+    @OptionGroup(title: "Model") var model: ModelOptions
+    @Option(help: "How the outputs over time become one vector: last, mean or max.") var pooling: SequencePooling = .last
+    @Option(help: "A tanh layer of this size before the output layer (default: none).") var hiddenLayerSize: Int?
+    @Option(help: "Dropout on the token vectors.") var inputDropout: Double = 0
+    @Option(help: "Dropout before the output layer.") var outputDropout: Double = 0
+    @OptionGroup(title: "Optimizer") var optimizer: OptimizerOptions
+    @OptionGroup(title: "Schedule") var schedule: ScheduleOptions
+    @OptionGroup(title: "Run") var session: RunOptions
+
+    func validate() throws {
+        if let hiddenLayerSize { try require(hiddenLayerSize >= 1, "--hidden-layer-size must be at least 1, got \(hiddenLayerSize)") }
+        try require(inputDropout >= 0 && inputDropout < 1, "--input-dropout must be in [0, 1), got \(inputDropout)")
+        try require(outputDropout >= 0 && outputDropout < 1, "--output-dropout must be in [0, 1), got \(outputDropout)")
+    }
+
+    func run() throws {
+        let settings = session.compute.settings
+        try session.checkOutputFolder()
+        var rows = try table.rows(table.data)
+        var held = try table.valid.map { try table.rows($0) } ?? []
+        if table.valid == nil && table.validFraction > 0 {
+            (rows, held) = stratifiedSplit(rows, fraction: table.validFraction, seed: session.seed)
+        }
+        let labels = Array(Set(rows.map(\.label))).sorted()
+        guard labels.count >= 2 else {
+            throw CommandFailure("\(table.data): every training example has the label \(labels.first.map { "'\($0)'" } ?? "none"); a classifier needs at least two")
+        }
+        let vocabulary = table.vocabulary(rows.map(\.text))
+        let classIndex = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) })
+        func examples(_ rows: [(text: String, label: String, line: Int)], _ path: String) throws -> [(ids: [Int], label: Int)] {
+            try rows.map { row in
+                guard let label = classIndex[row.label] else {
+                    throw CommandFailure("\(path): line \(row.line): the label '\(row.label)' is not one of the training labels (\(labels.joined(separator: ", ")))")
+                }
+                return (try exampleIDs(row.text, vocabulary: vocabulary, maxLength: table.maxLength, path: path, line: row.line), label)
+            }
+        }
+        let training = ClassificationExamples(examples: try examples(rows, table.data), batchSize: min(session.batchSize, rows.count),
+                                              seed: session.seed)
+        let validation = held.isEmpty ? nil
+            : ClassificationExamples(examples: try examples(held, table.valid ?? table.data),
+                                     batchSize: min(session.batchSize, held.count), shuffles: false)
+        var crc = CRC32()
+        for row in rows + held { crc.update("\(row.text)\t\(row.label)\n".utf8) }
+        let options = try session.trainingOptions(optimizer: optimizer, schedule: schedule,
+                                                  batchesPerEpoch: training.batchesPerEpoch,
+                                                  hasValidation: validation != nil, dataChecksum: crc.value)
+        let inputSize = model.embeddingSize ?? vocabulary.count
+        let configuration = ClassifierConfiguration(
+            vocabularySize: vocabulary.count, embeddingSize: model.embeddingSize,
+            recurrent: model.recurrent(inputSize: inputSize), pooling: pooling, hiddenLayerSize: hiddenLayerSize,
+            classCount: labels.count, inputDropout: inputDropout, outputDropout: outputDropout)
+        if let problem = configuration.problems.first { throw CommandFailure(problem) }
+        var generator = SeededGenerator(seed: session.seed)
+        let classifier = SequenceClassifier(configuration, using: &generator)
+        let trainer: Trainer<SequenceClassifier, ClassifierVocabulary>
+        do {
+            trainer = try Trainer(model: classifier, vocabulary: ClassifierVocabulary(tokens: vocabulary, labels: labels),
+                                  kind: SequenceClassifier.kind, training: training, validation: validation, options: options,
+                                  files: TrainingFiles(checkpoint: URL(fileURLWithPath: session.output)), settings: settings)
+        } catch {
+            throw CommandFailure("\(error)")
+        }
+        let description = "\(rows.count) examples (\(held.count) held out), \(labels.count) labels, \(vocabulary.count) distinct "
+            + (vocabulary.level == .char ? "characters" : "words")
+        guard let outcome = try runTraining(trainer, session: session, unit: "seq", description: description) else { return }
+        let progress = trainer.progress
+        var summary = "saved \(session.output) at step \(progress.step)"
+        if let last = progress.validationHistory.last, let accuracy = last.metrics?["accuracy"] {
+            summary += String(format: "; validation accuracy %.2f %%, macro-F1 %.2f %%", 100 * accuracy, 100 * (last.metrics?["macro_f1"] ?? 0))
+        }
+        if let best = progress.bestValidationMetrics?["accuracy"], let step = progress.bestStep {
+            summary += String(format: "; best accuracy %.2f %% at step %d in %@", 100 * best, step, trainer.files.best.path)
+        }
+        print(summary + (outcome == .stoppedEarly ? " (stopped early)" : ""))
+    }
+}
+
+/// Holds out `fraction` of each label's rows (at least one of a label with two or more), chosen by a seeded shuffle,
+/// so that validation has every label in about its share.
+func stratifiedSplit(_ rows: [(text: String, label: String, line: Int)], fraction: Double, seed: UInt64)
+    -> (training: [(text: String, label: String, line: Int)], held: [(text: String, label: String, line: Int)]) {
+    let order = epochOrder(count: rows.count, epoch: 0, shuffles: true, seed: seed ^ 0x5EED)
+    var byLabel: [String: [Int]] = [:]
+    for index in order { byLabel[rows[index].label, default: []].append(index) }
+    var heldIndices = Set<Int>()
+    for (_, indices) in byLabel where indices.count >= 2 {
+        let count = max(1, Int((Double(indices.count) * fraction).rounded()))
+        heldIndices.formUnion(indices.prefix(min(count, indices.count - 1)))
+    }
+    return (rows.indices.filter { !heldIndices.contains($0) }.map { rows[$0] },
+            rows.indices.filter { heldIndices.contains($0) }.map { rows[$0] })
+}
+
+// MARK: - classify
+
+/// `recur classify`: the label of each text, with its probability.
+struct ClassifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "classify",
+        abstract: "The label of each text, by a classifier trained with recur train classifier."
+    )
+
+    @Argument(help: "The classifier.") var model: String
+    @Argument(help: "Texts to classify (none: one per line from --file or standard input).") var texts: [String] = []
+    @Option(help: "A file with one text per line.") var file: String?
+    @Option(help: "Show the k most likely labels of each text.") var top: Int = 1
+    @Flag(help: "One JSON object per text: text, label, probability, top (each label, probability).") var json = false
+    @OptionGroup var compute: ComputeOptions
+
+    func validate() throws {
+        try require(top >= 1, "--top must be at least 1, got \(top)")
+    }
+
+    struct Prediction: Encodable {
+        struct Choice: Encodable { var label: String; var probability: Double }
+        var text: String
+        var label: String
+        var probability: Double
+        var top: [Choice]
+    }
+
+    func run() throws {
+        let loaded = try openClassifier(model)
+        var all = texts
+        if let file {
+            do { all += Vocabulary.lines(try TextFile.read(file)).map(String.init).filter { !$0.isEmpty } } catch { throw CommandFailure("\(error)") }
+        } else if all.isEmpty {
+            let data = FileHandle.standardInput.readDataToEndOfFile()
+            do { all = Vocabulary.lines(try TextFile.decode(data, path: "standard input")).map(String.init).filter { !$0.isEmpty } }
+            catch { throw CommandFailure("\(error)") }
+        }
+        guard !all.isEmpty else { throw CommandFailure("no texts to classify") }
+        let examples = try all.enumerated().map { index, text in
+            (ids: try exampleIDs(text, vocabulary: loaded.vocabulary.tokens, maxLength: .max, path: file ?? "text", line: index + 1),
+             label: 0)
+        }
+        let labels = loaded.vocabulary.labels
+        for start in stride(from: 0, to: examples.count, by: 256) {
+            let part = Array(examples[start..<min(examples.count, start + 256)])
+            let probabilities = loaded.model.probabilities(ClassificationBatch(packing: part), settings: compute.settings)
+            for (offset, p) in probabilities.enumerated() {
+                let ranked = p.indices.sorted { p[$0] != p[$1] ? p[$0] > p[$1] : $0 < $1 }.prefix(top)
+                let prediction = Prediction(text: all[start + offset], label: labels[ranked.first!], probability: p[ranked.first!],
+                                            top: ranked.map { .init(label: labels[$0], probability: p[$0]) })
+                if json {
+                    print(RecurJSON.line(prediction))
+                } else {
+                    let shown = prediction.top.map { String(format: "%@ %.3f", $0.label, $0.probability) }.joined(separator: ", ")
+                    print("\(shown)\t\(prediction.text)")
+                }
+            }
+        }
+    }
+}
+
+/// Opens the classifier a command names, or fails with the file's problem.
+func openClassifier(_ path: String) throws -> ClassifierFile {
+    do {
+        return try ClassifierFile.load(URL(fileURLWithPath: path))
+    } catch {
+        throw CommandFailure("\(error)")
+    }
+}
