@@ -99,27 +99,119 @@ struct TrainClassifierCommand: ParsableCommand {
     @OptionGroup(title: "Schedule") var schedule: ScheduleOptions
     @OptionGroup(title: "Run") var session: RunOptions
 
+    @Option(help: "Cross-validate: train K models, each holding out one of K stratified folds, and report the mean ± standard deviation of their accuracy.")
+    var folds: Int?
+
+    typealias Row = (text: String, label: String, line: Int)
+
     func validate() throws {
         if let hiddenLayerSize { try require(hiddenLayerSize >= 1, "--hidden-layer-size must be at least 1, got \(hiddenLayerSize)") }
         try require(inputDropout >= 0 && inputDropout < 1, "--input-dropout must be in [0, 1), got \(inputDropout)")
         try require(outputDropout >= 0 && outputDropout < 1, "--output-dropout must be in [0, 1), got \(outputDropout)")
+        if let folds {
+            try require(folds >= 2, "--folds must be at least 2, got \(folds)")
+            try require(table.valid == nil, "--folds holds out each fold in turn; it takes no --valid")
+            try require(session.resume == nil, "--folds trains a model per fold; a cross-validation cannot be resumed")
+        }
     }
 
     func run() throws {
-        let settings = session.compute.settings
         try session.checkOutputFolder()
-        var rows = try table.rows(table.data)
-        var held = try table.valid.map { try table.rows($0) } ?? []
-        if table.valid == nil && table.validFraction > 0 {
-            (rows, held) = stratifiedSplit(rows, fraction: table.validFraction, seed: session.seed)
-        }
+        let rows = try table.rows(table.data)
         let labels = Array(Set(rows.map(\.label))).sorted()
         guard labels.count >= 2 else {
             throw CommandFailure("\(table.data): every training example has the label \(labels.first.map { "'\($0)'" } ?? "none"); a classifier needs at least two")
         }
+        if let folds { return try crossValidate(rows, labels: labels, folds: folds) }
+        var training = rows, held = try table.valid.map { try table.rows($0) } ?? []
+        if table.valid == nil && table.validFraction > 0 {
+            (training, held) = stratifiedSplit(rows, fraction: table.validFraction, seed: session.seed)
+        }
+        guard let (progress, outcome) = try train(training, held: held, heldPath: table.valid ?? table.data, labels: labels,
+                                                  output: session.output) else { return }
+        var summary = "saved \(session.output) at step \(progress.step)"
+        if let last = progress.validationHistory.last, let accuracy = last.metrics?["accuracy"] {
+            summary += String(format: "; validation accuracy %.2f %%, macro-F1 %.2f %%", 100 * accuracy, 100 * (last.metrics?["macro_f1"] ?? 0))
+        }
+        if let best = progress.bestValidationMetrics?["accuracy"], let step = progress.bestStep {
+            summary += String(format: "; best accuracy %.2f %% at step %d in %@", 100 * best, step,
+                              TrainingFiles(checkpoint: URL(fileURLWithPath: session.output)).best.path)
+        }
+        print(summary + (outcome == .stoppedEarly ? " (stopped early)" : ""))
+    }
+
+    /// K-fold cross-validation: fold i's model trains on every other fold and is measured on fold i at the end of
+    /// its run; prints each fold and the mean ± standard deviation, and writes them to MODEL's stem + .folds.json.
+    func crossValidate(_ rows: [Row], labels: [String], folds: Int) throws {
+        let assignment = stratifiedFolds(rows, folds: folds, seed: session.seed)
+        guard Set(assignment).count == folds else {
+            throw CommandFailure("--folds \(folds): \(table.data) has \(rows.count) examples, too few for \(folds) folds")
+        }
+        let output = URL(fileURLWithPath: session.output)
+        let stem = output.deletingPathExtension().path, suffix = output.pathExtension.isEmpty ? "" : "." + output.pathExtension
+        var results: [FoldResult] = []
+        for fold in 0..<folds {
+            let path = "\(stem).fold\(fold + 1)\(suffix)"
+            let training = rows.indices.filter { assignment[$0] != fold }.map { rows[$0] }
+            let held = rows.indices.filter { assignment[$0] == fold }.map { rows[$0] }
+            FileHandle.standardError.write(Data("fold \(fold + 1) of \(folds): \(training.count) examples to train on, \(held.count) to measure\n".utf8))
+            guard let (progress, _) = try train(training, held: held, heldPath: table.data, labels: labels, output: path),
+                  let last = progress.validationHistory.last else { return }
+            let result = FoldResult(fold: fold + 1, examples: held.count, accuracy: last.metrics?["accuracy"] ?? .nan,
+                                    macroF1: last.metrics?["macro_f1"] ?? .nan, loss: last.loss, model: path)
+            results.append(result)
+            print(String(format: "fold %d: accuracy %.2f %%, macro-F1 %.2f %% on %d examples (%@)", result.fold, 100 * result.accuracy,
+                         100 * result.macroF1, result.examples, path))
+        }
+        let summary = CrossValidation(folds: results, accuracy: .init(results.map(\.accuracy)), macroF1: .init(results.map(\.macroF1)))
+        print(String(format: "%d-fold cross-validation: accuracy %.2f %% ± %.2f, macro-F1 %.2f %% ± %.2f", folds,
+                     100 * summary.accuracy.mean, 100 * summary.accuracy.standardDeviation,
+                     100 * summary.macroF1.mean, 100 * summary.macroF1.standardDeviation))
+        let report = URL(fileURLWithPath: stem + ".folds.json")
+        do {
+            try Data((RecurJSON.line(summary) + "\n").utf8).withUnsafeBytes { try AtomicFile.write($0, to: report) }
+        } catch {
+            throw CommandFailure("cannot write \(report.path): \(error)")
+        }
+    }
+
+    /// One fold's figures, measured on its held-out examples at the end of its run.
+    struct FoldResult: Encodable {
+        var fold: Int
+        var examples: Int
+        var accuracy: Double
+        var macroF1: Double
+        var loss: Double
+        var model: String
+    }
+
+    /// The mean and sample standard deviation of the folds' figures.
+    struct Spread: Encodable {
+        var mean: Double
+        var standardDeviation: Double
+        init(_ values: [Double]) {
+            let mean = values.reduce(0, +) / Double(max(1, values.count))
+            let squares = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }
+            self.mean = mean
+            standardDeviation = values.count > 1 ? (squares / Double(values.count - 1)).squareRoot() : 0
+        }
+    }
+
+    /// What `--folds` writes to MODEL's stem + .folds.json.
+    struct CrossValidation: Encodable {
+        var folds: [FoldResult]
+        var accuracy: Spread
+        var macroF1: Spread
+    }
+
+    /// Trains one model on `rows`, validated on `held`, saved at `output`.
+    /// - Returns: its progress at the end and how it ended, or nil when it was interrupted (the resume command has
+    ///   been printed).
+    func train(_ rows: [Row], held: [Row], heldPath: String, labels: [String],
+               output: String) throws -> (progress: TrainingProgress, outcome: TrainingOutcome)? {
         let vocabulary = table.vocabulary(rows.map(\.text))
         let classIndex = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) })
-        func examples(_ rows: [(text: String, label: String, line: Int)], _ path: String) throws -> [(ids: [Int], label: Int)] {
+        func examples(_ rows: [Row], _ path: String) throws -> [(ids: [Int], label: Int)] {
             try rows.map { row in
                 guard let label = classIndex[row.label] else {
                     throw CommandFailure("\(path): line \(row.line): the label '\(row.label)' is not one of the training labels (\(labels.joined(separator: ", ")))")
@@ -130,42 +222,50 @@ struct TrainClassifierCommand: ParsableCommand {
         let training = ClassificationExamples(examples: try examples(rows, table.data), batchSize: min(session.batchSize, rows.count),
                                               seed: session.seed)
         let validation = held.isEmpty ? nil
-            : ClassificationExamples(examples: try examples(held, table.valid ?? table.data),
-                                     batchSize: min(session.batchSize, held.count), shuffles: false)
+            : ClassificationExamples(examples: try examples(held, heldPath), batchSize: min(session.batchSize, held.count), shuffles: false)
         var crc = CRC32()
         for row in rows + held { crc.update("\(row.text)\t\(row.label)\n".utf8) }
         let options = try session.trainingOptions(optimizer: optimizer, schedule: schedule,
                                                   batchesPerEpoch: training.batchesPerEpoch,
                                                   hasValidation: validation != nil, dataChecksum: crc.value)
-        let inputSize = model.embeddingSize ?? vocabulary.count
         let configuration = ClassifierConfiguration(
             vocabularySize: vocabulary.count, embeddingSize: model.embeddingSize,
-            recurrent: model.recurrent(inputSize: inputSize), pooling: pooling, hiddenLayerSize: hiddenLayerSize,
-            classCount: labels.count, inputDropout: inputDropout, outputDropout: outputDropout)
+            recurrent: model.recurrent(inputSize: model.embeddingSize ?? vocabulary.count), pooling: pooling,
+            hiddenLayerSize: hiddenLayerSize, classCount: labels.count, inputDropout: inputDropout, outputDropout: outputDropout)
         if let problem = configuration.problems.first { throw CommandFailure(problem) }
         var generator = SeededGenerator(seed: session.seed)
-        let classifier = SequenceClassifier(configuration, using: &generator)
         let trainer: Trainer<SequenceClassifier, ClassifierVocabulary>
         do {
-            trainer = try Trainer(model: classifier, vocabulary: ClassifierVocabulary(tokens: vocabulary, labels: labels),
+            trainer = try Trainer(model: SequenceClassifier(configuration, using: &generator),
+                                  vocabulary: ClassifierVocabulary(tokens: vocabulary, labels: labels),
                                   kind: SequenceClassifier.kind, training: training, validation: validation, options: options,
-                                  files: TrainingFiles(checkpoint: URL(fileURLWithPath: session.output)), settings: settings)
+                                  files: TrainingFiles(checkpoint: URL(fileURLWithPath: output)), settings: session.compute.settings)
         } catch {
             throw CommandFailure("\(error)")
         }
         let description = "\(rows.count) examples (\(held.count) held out), \(labels.count) labels, \(vocabulary.count) distinct "
             + (vocabulary.level == .char ? "characters" : "words")
-        guard let outcome = try runTraining(trainer, session: session, unit: "seq", description: description) else { return }
-        let progress = trainer.progress
-        var summary = "saved \(session.output) at step \(progress.step)"
-        if let last = progress.validationHistory.last, let accuracy = last.metrics?["accuracy"] {
-            summary += String(format: "; validation accuracy %.2f %%, macro-F1 %.2f %%", 100 * accuracy, 100 * (last.metrics?["macro_f1"] ?? 0))
+        guard let outcome = try runTraining(trainer, session: session, unit: "seq", description: description, output: output) else {
+            return nil
         }
-        if let best = progress.bestValidationMetrics?["accuracy"], let step = progress.bestStep {
-            summary += String(format: "; best accuracy %.2f %% at step %d in %@", 100 * best, step, trainer.files.best.path)
-        }
-        print(summary + (outcome == .stoppedEarly ? " (stopped early)" : ""))
+        return (trainer.progress, outcome)
     }
+}
+
+/// Each row's fold, 0..<folds: each label's rows, in a seeded shuffle, dealt to the folds in turn, so that every
+/// fold has each label in about its share.
+func stratifiedFolds(_ rows: [(text: String, label: String, line: Int)], folds: Int, seed: UInt64) -> [Int] {
+    let order = epochOrder(count: rows.count, epoch: 0, shuffles: true, seed: seed ^ 0xF01D)
+    var assignment = [Int](repeating: 0, count: rows.count), next = 0
+    var byLabel: [String: [Int]] = [:]
+    for index in order { byLabel[rows[index].label, default: []].append(index) }
+    for label in byLabel.keys.sorted() {
+        for index in byLabel[label]! {
+            assignment[index] = next % folds
+            next += 1
+        }
+    }
+    return assignment
 }
 
 /// Holds out `fraction` of each label's rows (at least one of a label with two or more), chosen by a seeded shuffle,

@@ -86,7 +86,7 @@ struct TrainLanguageModelCommand: ParsableCommand {
 /// (counting `unit`s per second) and Ctrl-C that saves.
 /// - Returns: how the run ended; nil when it was interrupted, after printing the command that resumes it.
 func runTraining<Model, Vocabulary>(_ trainer: Trainer<Model, Vocabulary>, session: RunOptions, unit: String,
-                                    description: String) throws -> TrainingOutcome? {
+                                    description: String, output: String? = nil) throws -> TrainingOutcome? {
     do {
         if let resume = session.resume { try trainer.resume(from: URL(fileURLWithPath: resume)) }
     } catch {
@@ -109,8 +109,9 @@ func runTraining<Model, Vocabulary>(_ trainer: Trainer<Model, Vocabulary>, sessi
     }
     display.finish()
     guard outcome != .interrupted else {
-        print("interrupted after step \(trainer.progress.step) of \(trainer.totalSteps); saved \(session.output)")
-        print("resume with: \(resumeCommand(output: session.output))")
+        let output = output ?? session.output
+        print("interrupted after step \(trainer.progress.step) of \(trainer.totalSteps); saved \(output)")
+        print("resume with: \(resumeCommand(output: output))")
         return nil
     }
     return outcome

@@ -84,6 +84,34 @@ struct ClassifierCommandTests {
         #expect(object["unknown_labels"] as? [String: Int] == ["maybe": 2])
     }
 
+    @Test("--folds K trains K models on stratified folds and reports each and the mean ± standard deviation")
+    func crossValidation() throws {
+        let folder = try temporaryFolder("folds")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let data = folder.appendingPathComponent("data.tsv")
+        try writeTable(data, rows: 90, seed: 3)
+        let output = folder.appendingPathComponent("cv.recur").path
+        let arguments = ["train", "classifier", "--data", data.path, "--embedding-size", "8", "--hidden-size", "8", "--epochs", "2",
+                         "--quiet", "--output", output]
+        let result = try RecurBinary.run(arguments + ["--folds", "3"])
+        #expect(result.status == 0, "\(result.standardError)")
+        let lines = result.standardOutput.split(separator: "\n")
+        #expect(lines.filter { $0.hasPrefix("fold ") }.count == 3 && lines.last?.hasPrefix("3-fold cross-validation: accuracy ") == true,
+                "\(result.standardOutput)")
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("cv.folds.json"))) as! [String: Any]
+        let folds = report["folds"] as! [[String: Any]]
+        #expect(folds.map { $0["examples"] as! Int }.reduce(0, +) == 90 && folds.allSatisfy { ($0["examples"] as! Int) == 30 })
+        let accuracies = folds.map { $0["accuracy"] as! Double }, spread = report["accuracy"] as! [String: Double]
+        #expect(abs(spread["mean"]! - accuracies.reduce(0, +) / 3) < 1e-12 && spread["standard_deviation"]! >= 0)
+        for fold in 1...3 { #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("cv.fold\(fold).recur").path)) }
+        for (extra, message) in [(["--folds", "200"], "--folds 200: \(data.path) has 90 examples, too few for 200 folds"),
+                                 (["--folds", "1"], "--folds must be at least 2, got 1"),
+                                 (["--folds", "3", "--valid", data.path], "--folds holds out each fold in turn; it takes no --valid")] {
+            let refused = try RecurBinary.run(arguments + extra)
+            #expect(refused.status != 0 && refused.standardError.contains(message), "\(refused.standardError)")
+        }
+    }
+
     @Test("inspect describes a classifier: its labels, pooling and training")
     func inspect() throws {
         let model = try Self.model
