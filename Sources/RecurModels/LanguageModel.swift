@@ -38,12 +38,7 @@ public struct LanguageModelConfiguration: Codable, Equatable, Sendable {
 
     /// Everything wrong with it, one sentence each.
     public var problems: [String] {
-        var found = recurrent.problems
-        if vocabularySize < 1 { found.append("the vocabulary size must be at least 1, got \(vocabularySize)") }
-        if let e = embeddingSize, e < 1 { found.append("the embedding size must be at least 1, got \(e)") }
-        if recurrent.inputSize != (embeddingSize ?? vocabularySize) {
-            found.append("the recurrent input size \(recurrent.inputSize) must equal the \(embeddingSize == nil ? "vocabulary" : "embedding") size \(embeddingSize ?? vocabularySize)")
-        }
+        var found = TokenInput.problems(vocabularySize: vocabularySize, embeddingSize: embeddingSize, recurrent: recurrent)
         if recurrent.bidirectional { found.append("a language model reads left to right; it cannot be bidirectional") }
         return found
     }
@@ -105,8 +100,7 @@ public final class LanguageModel: SequenceModel {
 
     /// The recurrent input for token ids: their embeddings, or one-hot vectors. ids [T·B] → [T, B, E or V].
     public func input(_ ids: [Int], steps: Int, batchSize: Int) -> Tensor {
-        if let embedding { return embedding(ids, shape: [steps, batchSize]) }
-        return Tensor.oneHot(ids, depth: configuration.vocabularySize, shape: [steps, batchSize])
+        TokenInput.vectors(ids, steps: steps, batchSize: batchSize, embedding: embedding, vocabularySize: configuration.vocabularySize)
     }
 
     /// The loss of a batch and its gradient, added into every parameter's `gradient`; and the final state.

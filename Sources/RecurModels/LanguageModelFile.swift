@@ -36,7 +36,8 @@ public struct LanguageModelFile {
 
     /// Opens `url`, checking everything before allocating the model it describes.
     public static func load(_ url: URL) throws(CheckpointError) -> LanguageModelFile {
-        let (file, document) = try openModelCheckpoint(url, kind: LanguageModel.kind, layout: LanguageModel.parameterLayout) {
+        let (model, document) = try openModelCheckpoint(url, kind: LanguageModel.kind, layout: LanguageModel.parameterLayout,
+                                                        make: { LanguageModel($0, using: &$1) }) {
             (document: Document) -> String? in
             let configuration = document.model
             if let first = configuration.problems.first { return "its model configuration is invalid: \(first)" }
@@ -47,13 +48,6 @@ public struct LanguageModelFile {
                 return "its start token \(start.debugDescription) is not in its vocabulary"
             }
             return nil
-        }
-        var unused = SeededGenerator(seed: 0)
-        let model = LanguageModel(document.model, using: &unused)
-        do {
-            try model.loadParameters(from: file)
-        } catch {
-            throw CheckpointError(path: url.path, problem: error)
         }
         return LanguageModelFile(model: model, vocabulary: document.vocabulary, document: document,
                                  start: model.startID(in: document.vocabulary.tokens))

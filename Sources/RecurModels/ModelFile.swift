@@ -26,16 +26,17 @@ public enum ModelKind {
     }
 }
 
-/// Opens a checkpoint of `kind`: the file (checked whole), its document decoded as `Document`, and the tensors
-/// checked against `layout` before any model is allocated.
-func openModelCheckpoint<Configuration, Vocabulary>(
-    _ url: URL, kind: String, layout: (Configuration) -> [(name: String, shape: [Int])],
-    problems: (CheckpointDocument<Configuration, Vocabulary>) -> String?
-) throws(CheckpointError) -> (file: CheckpointFile, document: CheckpointDocument<Configuration, Vocabulary>) {
+/// Opens a checkpoint of `kind`: the file (checked whole), its document decoded as `Document`, the tensors checked
+/// against `layout`, and only then the model `make` builds, given the file's weights.
+func openModelCheckpoint<Model: SequenceModel, Vocabulary>(
+    _ url: URL, kind: String, layout: (Model.Configuration) -> [(name: String, shape: [Int])],
+    make: (Model.Configuration, inout SeededGenerator) -> Model,
+    problems: (CheckpointDocument<Model.Configuration, Vocabulary>) -> String?
+) throws(CheckpointError) -> (model: Model, document: CheckpointDocument<Model.Configuration, Vocabulary>) {
     func problem(_ why: String) -> CheckpointError { CheckpointError(path: url.path, problem: .mismatch(why)) }
     let file = try CheckpointFile.load(from: url)
     if let found = ModelKind.of(file), found != kind { throw problem(ModelKind.mismatch(found: found, wanted: kind)) }
-    let document: CheckpointDocument<Configuration, Vocabulary>
+    let document: CheckpointDocument<Model.Configuration, Vocabulary>
     do {
         document = try CheckpointDocument.decode(file.document)
     } catch {
@@ -47,5 +48,12 @@ func openModelCheckpoint<Configuration, Vocabulary>(
         guard let tensor = file[name] else { throw problem("it has no tensor \(name)") }
         guard tensor.shape == shape else { throw problem("tensor \(name) is \(tensor.shape), the model needs \(shape)") }
     }
-    return (file, document)
+    var unused = SeededGenerator(seed: 0)
+    let model = make(document.model, &unused)
+    do {
+        try model.loadParameters(from: file)
+    } catch {
+        throw CheckpointError(path: url.path, problem: error)
+    }
+    return (model, document)
 }

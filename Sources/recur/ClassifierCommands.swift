@@ -314,14 +314,7 @@ struct ClassifyCommand: ParsableCommand {
 
     func run() throws {
         let loaded = try openClassifier(model)
-        var all = texts
-        if let file {
-            do { all += Vocabulary.lines(try TextFile.read(file)).map(String.init).filter { !$0.isEmpty } } catch { throw CommandFailure("\(error)") }
-        } else if all.isEmpty {
-            let data = FileHandle.standardInput.readDataToEndOfFile()
-            do { all = Vocabulary.lines(try TextFile.decode(data, path: "standard input")).map(String.init).filter { !$0.isEmpty } }
-            catch { throw CommandFailure("\(error)") }
-        }
+        let all = try inputLines(texts, file: file)
         guard !all.isEmpty else { throw CommandFailure("no texts to classify") }
         let examples = try all.enumerated().map { index, text in
             (ids: try exampleIDs(text, vocabulary: loaded.vocabulary.tokens, maxLength: .max, path: file ?? "text", line: index + 1),

@@ -20,6 +20,24 @@ func modelKind(_ path: String) throws -> String {
     }
 }
 
+/// A command's inputs: its arguments, then the non-empty lines of `file`; standard input's lines when neither is
+/// given. A file or input that is not UTF-8 text fails with its name.
+func inputLines(_ arguments: [String], file: String?) throws -> [String] {
+    let text: String
+    do {
+        if let file {
+            text = try TextFile.read(file)
+        } else if arguments.isEmpty {
+            text = try TextFile.decode(FileHandle.standardInput.readDataToEndOfFile(), path: "standard input")
+        } else {
+            return arguments
+        }
+    } catch {
+        throw CommandFailure("\(error)")
+    }
+    return arguments + Vocabulary.lines(text).map(String.init).filter { !$0.isEmpty }
+}
+
 /// Says on standard error which tokens --skip-unknown left out, if any.
 func reportSkipped(_ skipped: SkippedTokens) {
     guard skipped.count > 0 else { return }
@@ -125,17 +143,7 @@ struct ScoreCommand: ParsableCommand {
 
     func run() throws {
         let loaded = try openModel(model)
-        var all = sentences
-        if let file {
-            let text: String
-            do { text = try TextFile.read(file) } catch { throw CommandFailure("\(error)") }
-            all += Vocabulary.lines(text).map(String.init).filter { !$0.isEmpty }
-        } else if all.isEmpty {
-            let data = FileHandle.standardInput.readDataToEndOfFile()
-            let text: String
-            do { text = try TextFile.decode(data, path: "standard input") } catch { throw CommandFailure("\(error)") }
-            all = Vocabulary.lines(text).map(String.init).filter { !$0.isEmpty }
-        }
+        let all = try inputLines(sentences, file: file)
         guard !all.isEmpty else { throw CommandFailure("no sentences to score") }
         var skipped = SkippedTokens()
         var skippedPerSentence: [Int] = []

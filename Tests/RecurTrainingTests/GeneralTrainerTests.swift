@@ -13,7 +13,6 @@ private struct LabelledBatch: TrainingBatch {
     var labels: [Int]
     var batchSize: Int { labels.count }
     var unitCount: Int { labels.count }
-    var resets: [Bool] { Array(repeating: true, count: labels.count) }
 }
 
 /// Sequences of ids in 1…4, labelled 1 when they hold a 4; batch k of epoch e is a pure function of (e, k).

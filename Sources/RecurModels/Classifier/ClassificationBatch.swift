@@ -22,8 +22,6 @@ public struct ClassificationBatch: TrainingBatch, Equatable {
     public var batchSize: Int { labels.count }
     /// The sequences: what a classifier's progress counts.
     public var unitCount: Int { labels.count }
-    /// Every sequence starts from zeros: a classifier carries no state between batches.
-    public var resets: [Bool] { Array(repeating: true, count: labels.count) }
 
     /// Sequences of ids with their labels, side by side, padded to the longest with −1.
     public init(packing examples: [(ids: [Int], label: Int)]) {

@@ -51,8 +51,8 @@ public struct ClassifierFile {
 
     /// Opens `url`, checking everything before allocating the model it describes.
     public static func load(_ url: URL) throws(CheckpointError) -> ClassifierFile {
-        let (file, document) = try openModelCheckpoint(url, kind: SequenceClassifier.kind,
-                                                       layout: SequenceClassifier.parameterLayout) { (document: Document) -> String? in
+        let (model, document) = try openModelCheckpoint(url, kind: SequenceClassifier.kind, layout: SequenceClassifier.parameterLayout,
+                                                        make: { SequenceClassifier($0, using: &$1) }) { (document: Document) -> String? in
             let configuration = document.model
             if let first = configuration.problems.first { return "its model configuration is invalid: \(first)" }
             guard document.vocabulary.tokens.count == configuration.vocabularySize else {
@@ -62,13 +62,6 @@ public struct ClassifierFile {
                 return "it names \(document.vocabulary.labels.count) classes but the model has \(configuration.classCount)"
             }
             return nil
-        }
-        var unused = SeededGenerator(seed: 0)
-        let model = SequenceClassifier(document.model, using: &unused)
-        do {
-            try model.loadParameters(from: file)
-        } catch {
-            throw CheckpointError(path: url.path, problem: error)
         }
         return ClassifierFile(model: model, vocabulary: document.vocabulary, document: document)
     }

@@ -38,12 +38,7 @@ public struct ClassifierConfiguration: Codable, Equatable, Sendable {
 
     /// Everything wrong with it, one sentence each.
     public var problems: [String] {
-        var found = recurrent.problems
-        if vocabularySize < 1 { found.append("the vocabulary size must be at least 1, got \(vocabularySize)") }
-        if let e = embeddingSize, e < 1 { found.append("the embedding size must be at least 1, got \(e)") }
-        if recurrent.inputSize != (embeddingSize ?? vocabularySize) {
-            found.append("the recurrent input size \(recurrent.inputSize) must equal the \(embeddingSize == nil ? "vocabulary" : "embedding") size \(embeddingSize ?? vocabularySize)")
-        }
+        var found = TokenInput.problems(vocabularySize: vocabularySize, embeddingSize: embeddingSize, recurrent: recurrent)
         if let h = hiddenLayerSize, h < 1 { found.append("the hidden layer size must be at least 1, got \(h)") }
         if classCount < 2 { found.append("a classifier needs at least two classes, got \(classCount)") }
         for (name, p) in [("input", inputDropout), ("output", outputDropout)] where !(p >= 0 && p < 1) {
@@ -104,8 +99,7 @@ public final class SequenceClassifier: SequenceModel {
 
     /// The recurrent input for token ids [T·B]: their embeddings, or one-hot vectors, [T, B, E or V].
     public func input(_ ids: [Int], steps: Int, batchSize: Int) -> Tensor {
-        if let embedding { return embedding(ids, shape: [steps, batchSize]) }
-        return Tensor.oneHot(ids, depth: configuration.vocabularySize, shape: [steps, batchSize])
+        TokenInput.vectors(ids, steps: steps, batchSize: batchSize, embedding: embedding, vocabularySize: configuration.vocabularySize)
     }
 
     /// The logits of every sequence of a batch, [B, K], without dropout.

@@ -51,13 +51,8 @@ public struct TokenBatch: Sendable, Equatable {
 /// A minibatch the `Trainer` can take a step on, whatever the task: token windows for a language model, labelled
 /// sentences for a classifier, tagged sentences for a tagger.
 public protocol TrainingBatch: Sendable {
-    /// B, the sequences in the batch (the carried state's B).
-    var batchSize: Int { get }
     /// How many of the batch's own units (tokens, sequences, frames) it trains on: what the progress counts.
     var unitCount: Int { get }
-    /// Per sequence, whether it starts from a zero state here (false: it continues from the previous batch's
-    /// final state, as a stream's windows do). A model that carries no state ignores it.
-    var resets: [Bool] { get }
 }
 
 extension TokenBatch: TrainingBatch {
