@@ -1,17 +1,26 @@
 #!/usr/bin/env python3
-"""Reference values for RecurMetrics from scikit-learn: accuracy, per-class precision/recall/F1/support, macro-F1
-and the confusion matrix of seeded random predictions, including classes that are never predicted and classes
-absent from the truth (where scikit-learn's zero_division=0 makes the ratio 0).
+"""Reference values for RecurMetrics.
 
-    ~/venv-ref/bin/pip install scikit-learn numpy
-    ~/venv-ref/bin/python Scripts/make_metric_fixtures.py     # writes Tests/RecurMetricsTests/Fixtures/classification.json
+- From scikit-learn: accuracy, per-class precision/recall/F1/support, macro-F1 and the confusion matrix of seeded
+  random predictions, including classes that are never predicted and classes absent from the truth (where
+  scikit-learn's zero_division=0 makes the ratio 0).
+- From seqeval (conlleval's rules): the entities of seeded random tag sequences in IOB1, BIO2 and IOBES, valid and
+  broken (an I- after O, a type change inside an entity, E- without B-), and entity precision/recall/F1 overall and
+  per type, and token accuracy, of noisy predictions.
+
+    ~/venv-ref/bin/pip install scikit-learn numpy seqeval
+    ~/venv-ref/bin/python Scripts/make_metric_fixtures.py
+    # writes Tests/RecurMetricsTests/Fixtures/classification.json and chunks.json
 """
+import importlib.metadata
 import json
 import pathlib
 
 import numpy as np
 import sklearn
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+from seqeval import metrics as seqeval_metrics
+from seqeval.metrics.sequence_labeling import get_entities
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -43,6 +52,47 @@ def main():
     path = ROOT / "Tests" / "RecurMetricsTests" / "Fixtures" / "classification.json"
     path.write_text(json.dumps(out, indent=1) + "\n")
     print(f"wrote {path.relative_to(ROOT)}: {len(cases)} cases, scikit-learn {sklearn.__version__}")
+    chunk_fixtures(rng)
+
+
+TYPES = ["PER", "LOC", "ORG", "MISC"]
+
+
+def random_tags(rng, n, prefixes):
+    """n tags: O about half the time, else a random prefix and type (valid or not in any scheme)."""
+    return ["O" if rng.random() < 0.5 else f"{rng.choice(prefixes)}-{rng.choice(TYPES)}" for _ in range(n)]
+
+
+def noisy(rng, tags, prefixes):
+    return [t if rng.random() < 0.8 else ("O" if rng.random() < 0.4 else f"{rng.choice(prefixes)}-{rng.choice(TYPES)}")
+            for t in tags]
+
+
+def chunk_fixtures(rng):
+    sequences = []
+    for prefixes in (["I", "B"], ["B", "I"], ["B", "I", "E", "S"]):
+        for _ in range(40):
+            sequences.append(random_tags(rng, int(rng.integers(1, 15)), prefixes))
+    sequences += [["I-PER", "I-PER", "B-PER", "O", "I-LOC"], ["B-PER", "I-LOC", "E-LOC", "S-ORG", "E-ORG"], ["O"], []]
+    entities = [{"tags": tags, "chunks": [[t, start, end] for t, start, end in get_entities(tags)]} for tags in sequences]
+    sets = []
+    for prefixes in (["I", "B"], ["B", "I"], ["B", "I", "E", "S"]):
+        truth = [random_tags(rng, int(rng.integers(1, 20)), prefixes) for _ in range(30)]
+        predicted = [noisy(rng, tags, prefixes) for tags in truth]
+        report = seqeval_metrics.classification_report(truth, predicted, output_dict=True, zero_division=0)
+        sets.append({
+            "truth": truth, "predicted": predicted,
+            "precision": seqeval_metrics.precision_score(truth, predicted, zero_division=0),
+            "recall": seqeval_metrics.recall_score(truth, predicted, zero_division=0),
+            "f1": seqeval_metrics.f1_score(truth, predicted, zero_division=0),
+            "token_accuracy": seqeval_metrics.accuracy_score(truth, predicted),
+            "per_type": {t: {k: float(report[t][k]) for k in ("precision", "recall", "f1-score", "support")}
+                         for t in report if t in TYPES},
+        })
+    out = {"seqeval": importlib.metadata.version("seqeval"), "entities": entities, "scores": sets}
+    path = ROOT / "Tests" / "RecurMetricsTests" / "Fixtures" / "chunks.json"
+    path.write_text(json.dumps(out, indent=1) + "\n")
+    print(f"wrote {path.relative_to(ROOT)}: {len(entities)} tag sequences, {len(sets)} scored sets")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,10 @@
 ///
 /// **Case.** Nothing is lowercased unless `lowercases` is set; then text is lowercased (Unicode's
 /// default lowercasing) before it is split into tokens, both when building and when encoding.
+///
+/// **Punctuation.** A word vocabulary with `splitsPunctuation` also makes every punctuation mark and symbol a token
+/// of its own ("great!" → great, !), except an apostrophe or hyphen between two letters or digits, which stays inside
+/// its word ("isn't", "well-made").
 public struct Vocabulary: Codable, Equatable, Sendable {
     /// What a token is: a character, or a word.
     public enum Level: String, Codable, Sendable, CaseIterable {
@@ -30,10 +34,13 @@ public struct Vocabulary: Codable, Equatable, Sendable {
     public let unknownToken: String?
     /// Whether text is lowercased before it is split into tokens.
     public let lowercases: Bool
+    /// Whether a word vocabulary makes punctuation marks and symbols tokens of their own.
+    public let splitsPunctuation: Bool
     private let ids: [String: Int]
 
     /// A vocabulary with these tokens in this order.
-    public init(level: Level, tokens: [String], endToken: String, unknownToken: String?, lowercases: Bool = false) {
+    public init(level: Level, tokens: [String], endToken: String, unknownToken: String?, lowercases: Bool = false,
+                splitsPunctuation: Bool = false) {
         precondition(Set(tokens).count == tokens.count, "a vocabulary cannot list a token twice")
         precondition(tokens.contains(endToken), "the end token \(endToken.debugDescription) must be in the vocabulary")
         precondition(unknownToken.map(tokens.contains) ?? true, "the unknown token must be in the vocabulary")
@@ -43,6 +50,7 @@ public struct Vocabulary: Codable, Equatable, Sendable {
         self.endToken = endToken
         self.unknownToken = unknownToken
         self.lowercases = lowercases
+        self.splitsPunctuation = level == .word && splitsPunctuation
         ids = Dictionary(uniqueKeysWithValues: tokens.enumerated().map { ($1, $0) })
     }
 
@@ -66,8 +74,8 @@ public struct Vocabulary: Codable, Equatable, Sendable {
     /// The word vocabulary of `text`.
     /// - Parameters: maximumSize counts the end and unknown tokens; minimumCount drops rarer words.
     public init(words text: String, maximumSize: Int? = nil, minimumCount: Int = 1, lowercases: Bool = false,
-                endToken: String = "<eos>", unknownToken: String = "<unk>") {
-        var counter = TokenCounter(level: .word, lowercases: lowercases)
+                splitsPunctuation: Bool = false, endToken: String = "<eos>", unknownToken: String = "<unk>") {
+        var counter = TokenCounter(level: .word, lowercases: lowercases, splitsPunctuation: splitsPunctuation)
         counter.add(text)
         self.init(words: counter, maximumSize: maximumSize, minimumCount: minimumCount, endToken: endToken,
                   unknownToken: unknownToken)
@@ -84,7 +92,7 @@ public struct Vocabulary: Codable, Equatable, Sendable {
             .map(\.key)
         if let maximumSize { kept = Array(kept.prefix(max(0, maximumSize - 2))) }
         self.init(level: .word, tokens: kept + [unknownToken, endToken], endToken: endToken, unknownToken: unknownToken,
-                  lowercases: counter.lowercases)
+                  lowercases: counter.lowercases, splitsPunctuation: counter.splitsPunctuation)
     }
 
     /// V, the number of tokens.
@@ -155,7 +163,7 @@ public struct Vocabulary: Codable, Equatable, Sendable {
         case .word:
             let lines = Vocabulary.lines(source), open = !completesLastLine && source.utf8.last != 0x0A
             for (index, line) in lines.enumerated() {
-                for word in Vocabulary.words(line) { try body(word) }
+                for word in Vocabulary.words(line, splitsPunctuation: splitsPunctuation) { try body(word) }
                 if !(open && index == lines.count - 1) { try body(endToken) }
             }
         }
@@ -205,13 +213,37 @@ public struct Vocabulary: Codable, Equatable, Sendable {
         return pieces
     }
 
-    static func words(_ line: Substring) -> [String] {
-        line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+    /// The words of a line: split on spaces and tabs, and around punctuation when `splitsPunctuation` is set.
+    static func words(_ line: Substring, splitsPunctuation: Bool) -> [String] {
+        let pieces = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+        guard splitsPunctuation else { return pieces.map(String.init) }
+        var words: [String] = []
+        for piece in pieces {
+            let characters = Array(piece)
+            var word = ""
+            for (i, c) in characters.enumerated() {
+                let joins = (c == "'" || c == "’" || c == "-") && i > 0 && i + 1 < characters.count
+                    && isWordCharacter(characters[i - 1]) && isWordCharacter(characters[i + 1])
+                if isWordCharacter(c) || joins {
+                    word.append(c)
+                } else {
+                    if !word.isEmpty { words.append(word); word = "" }
+                    words.append(String(c))
+                }
+            }
+            if !word.isEmpty { words.append(word) }
+        }
+        return words
+    }
+
+    /// A letter, digit or combining mark: what a word is made of when punctuation is split off.
+    private static func isWordCharacter(_ c: Character) -> Bool {
+        c.isLetter || c.isNumber || !(c.isPunctuation || c.isSymbol)
     }
 
     // MARK: - Codable
 
-    private enum CodingKeys: String, CodingKey { case level, tokens, endToken, unknownToken, lowercases }
+    private enum CodingKeys: String, CodingKey { case level, tokens, endToken, unknownToken, lowercases, splitsPunctuation }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -225,7 +257,8 @@ public struct Vocabulary: Codable, Equatable, Sendable {
                 debugDescription: "a vocabulary lists distinct tokens including its end and unknown tokens")
         }
         self.init(level: level, tokens: tokens, endToken: end, unknownToken: unknown,
-                  lowercases: try c.decodeIfPresent(Bool.self, forKey: .lowercases) ?? false)
+                  lowercases: try c.decodeIfPresent(Bool.self, forKey: .lowercases) ?? false,
+                  splitsPunctuation: try c.decodeIfPresent(Bool.self, forKey: .splitsPunctuation) ?? false)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -235,6 +268,7 @@ public struct Vocabulary: Codable, Equatable, Sendable {
         try c.encode(endToken, forKey: .endToken)
         try c.encodeIfPresent(unknownToken, forKey: .unknownToken)
         try c.encode(lowercases, forKey: .lowercases)
+        if splitsPunctuation { try c.encode(splitsPunctuation, forKey: .splitsPunctuation) }
     }
 }
 
@@ -309,13 +343,16 @@ public struct TokenCounter: Sendable {
     public let level: Vocabulary.Level
     /// Whether text is lowercased before it is counted.
     public let lowercases: Bool
+    /// Whether words are split around punctuation (see `Vocabulary`).
+    public let splitsPunctuation: Bool
     /// How often each token occurred so far.
     public private(set) var counts: [String: Int] = [:]
 
     /// A counter that has read nothing yet.
-    public init(level: Vocabulary.Level, lowercases: Bool = false) {
+    public init(level: Vocabulary.Level, lowercases: Bool = false, splitsPunctuation: Bool = false) {
         self.level = level
         self.lowercases = lowercases
+        self.splitsPunctuation = level == .word && splitsPunctuation
     }
 
     /// Counts the tokens of the next piece of text.
@@ -326,7 +363,7 @@ public struct TokenCounter: Sendable {
             for character in source { counts[String(character), default: 0] += 1 }
         case .word:
             for line in Vocabulary.lines(source) {
-                for word in Vocabulary.words(line) { counts[word, default: 0] += 1 }
+                for word in Vocabulary.words(line, splitsPunctuation: splitsPunctuation) { counts[word, default: 0] += 1 }
             }
         }
     }

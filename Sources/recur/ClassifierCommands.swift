@@ -16,6 +16,7 @@ struct LabelledDataOptions: ParsableArguments {
     @Option(help: "The column of the label, counting from 1.") var labelColumn: Int = 2
     @Option(help: "Tokens: char (every character) or word (split on spaces).") var level: Vocabulary.Level = .word
     @Flag(help: "Lowercase the text before splitting it into tokens.") var lowercase = false
+    @Flag(help: "word: make punctuation marks and symbols tokens of their own (\"great!\" → great, !).") var splitPunctuation = false
     @Option(help: "word: keep at most this many tokens (the end and unknown tokens included).") var maxVocabularySize: Int?
     @Option(help: "word: words seen fewer times become the unknown token.") var minCount: Int = 1
     @Option(help: "The most tokens an example may have.") var maxLength: Int = 10_000
@@ -25,6 +26,7 @@ struct LabelledDataOptions: ParsableArguments {
         try require(textColumn != labelColumn, "--text-column and --label-column must differ, both are \(textColumn)")
         try require(validFraction >= 0 && validFraction < 1, "--valid-fraction must be in [0, 1), got \(validFraction)")
         if let maxVocabularySize { try require(maxVocabularySize >= 3, "--max-vocabulary-size must be at least 3, got \(maxVocabularySize)") }
+        try require(!splitPunctuation || level == .word, "--split-punctuation splits words; it needs --level word")
         try require(minCount >= 1, "--min-count must be at least 1, got \(minCount)")
         try require(maxLength >= 1, "--max-length must be at least 1, got \(maxLength)")
     }
@@ -54,7 +56,7 @@ struct LabelledDataOptions: ParsableArguments {
 
     /// The token vocabulary of the training texts: words (with `<unk>`), or characters with U+FFFD for the unseen.
     func vocabulary(_ texts: [String]) -> Vocabulary {
-        var counter = TokenCounter(level: level, lowercases: lowercase)
+        var counter = TokenCounter(level: level, lowercases: lowercase, splitsPunctuation: splitPunctuation)
         for text in texts { counter.add(text + "\n") }
         switch level {
         case .word: return Vocabulary(words: counter, maximumSize: maxVocabularySize, minimumCount: minCount)

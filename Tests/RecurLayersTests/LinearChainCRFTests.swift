@@ -107,4 +107,29 @@ struct LinearChainCRFTests {
         #expect(crf.decode(emissions: emissions, lengths: f.lengths) == f.paths)
         #expect(crf.parameters.map(\.name) == ["transitions", "start_transitions", "end_transitions"])
     }
+
+    @Test("with constraints, log Z sums only the allowed paths, Viterbi takes only them, and forbidden scores get no gradient")
+    func constraints() {
+        // Tag 2 may not follow tag 0, may not start, and tag 1 may not end.
+        let constraints = CRFConstraints(tagCount: k) { i, j in !(i == 0 && j == 2) && !(i == nil && j == 2) && !(i == 1 && j == nil) }
+        var generator = SeededGenerator(seed: 5)
+        let crf = LinearChainCRF(tagCount: k, constraints: constraints, using: &generator)
+        let n = 4, e = randomValues(n * k, seed: 51)
+        let allowed = paths(n).filter { path in
+            path[0] != 2 && path[n - 1] != 1 && !zip(path, path.dropFirst()).contains { $0 == 0 && $1 == 2 }
+        }
+        let free = CRFMath.Scores(tagCount: k, transitions: crf.transitions.value.scalars.map(Double.init),
+                                  start: crf.startTransitions.value.scalars.map(Double.init),
+                                  end: crf.endTransitions.value.scalars.map(Double.init))
+        let all = allowed.map { CRFMath.score(emissions: e, gold: $0, scores: free) }
+        let logZ = CRFMath.logSumExp(all)
+        let gold = allowed[3]
+        let emissions = Tensor(shape: [n, 1, k], scalars: e.map(Float.init))
+        let (value, _) = crf.negativeLogLikelihood(emissions: emissions, tags: gold)
+        #expect(abs(value - (logZ - CRFMath.score(emissions: e, gold: gold, scores: free))) < 1e-4)
+        #expect(crf.decode(emissions: emissions) == [allowed[all.indices.max { all[$0] < all[$1] }!]])
+        #expect(crf.transitions.gradient.scalars[0 * k + 2] == 0)
+        #expect(crf.startTransitions.gradient.scalars[2] == 0 && crf.endTransitions.gradient.scalars[1] == 0)
+        #expect(crf.transitions.gradient.scalars[0 * k + 1] != 0)
+    }
 }

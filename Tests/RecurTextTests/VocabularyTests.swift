@@ -69,6 +69,18 @@ struct VocabularyTests {
         #expect(Vocabulary(characters: "AbC", lowercases: true).tokens == ["\n", "a", "b", "c"])
     }
 
+    @Test("punctuation: split into tokens of its own when asked, apostrophes and hyphens inside words kept, kept in JSON")
+    func punctuation() throws {
+        let text = "Great phone!! It isn't well-made, though... (3/5) -- 'ok'"
+        let split = Vocabulary(words: text, splitsPunctuation: true)
+        #expect(split.split(text) == ["Great", "phone", "!", "!", "It", "isn't", "well-made", ",", "though", ".", ".", ".",
+                                      "(", "3", "/", "5", ")", "-", "-", "'", "ok", "'", "<eos>"])
+        #expect(Vocabulary(words: text).split(text).count == 10)
+        let decoded = try JSONDecoder().decode(Vocabulary.self, from: JSONEncoder().encode(split))
+        #expect(decoded == split && decoded.splitsPunctuation)
+        #expect(!Vocabulary(characters: text, lowercases: false).splitsPunctuation)
+    }
+
     @Test("a vocabulary survives JSON, and a damaged one is refused")
     func codable() throws {
         let vocabulary = Vocabulary(words: "a b\n", lowercases: true, endToken: "</s>", unknownToken: "<oov>")

@@ -23,6 +23,10 @@ import RecurCore
 /// Decoding is Viterbi's: the path of highest score. Parameters are named as pytorch-crf's `CRF` names them
 /// (`transitions` [K, K], `start_transitions` [K], `end_transitions` [K]) and drawn as it draws them, uniform in
 /// ±0.1. The arithmetic is in Double (K is small), so the Float layer and the Float64 gradient check run the same code.
+///
+/// **Constraints.** With `constraints`, a forbidden transition (an `I-PER` after `O` in BIO2, say) scores
+/// `CRFConstraints.forbiddenScore` whatever its parameter holds, so no likely path and no decoded path takes it,
+/// and its parameter gets no gradient.
 public final class LinearChainCRF {
     /// K, the tags.
     public let tagCount: Int
@@ -32,11 +36,18 @@ public final class LinearChainCRF {
     public let startTransitions: Parameter
     /// z, [K]: the score of ending with each tag.
     public let endTransitions: Parameter
+    /// Which transitions, starts and ends are allowed (nil: all).
+    public let constraints: CRFConstraints?
 
     /// A CRF over `tagCount` tags, its scores uniform in ±0.1 (pytorch-crf's initialization).
-    public init(tagCount: Int, namePrefix: String = "", using generator: inout SeededGenerator) {
+    public init(tagCount: Int, constraints: CRFConstraints? = nil, namePrefix: String = "", using generator: inout SeededGenerator) {
         require(tagCount >= 1, "a CRF needs at least one tag, got \(tagCount)")
+        if let constraints {
+            require(constraints.transitions.count == tagCount * tagCount && constraints.start.count == tagCount
+                        && constraints.end.count == tagCount, "CRF constraints must be [\(tagCount), \(tagCount)], [\(tagCount)] and [\(tagCount)]")
+        }
         self.tagCount = tagCount
+        self.constraints = constraints
         transitions = Parameter(name: namePrefix + "transitions", value: .uniform([tagCount, tagCount], in: -0.1...0.1, using: &generator))
         startTransitions = Parameter(name: namePrefix + "start_transitions", value: .uniform([tagCount], in: -0.1...0.1, using: &generator))
         endTransitions = Parameter(name: namePrefix + "end_transitions", value: .uniform([tagCount], in: -0.1...0.1, using: &generator))
@@ -46,8 +57,13 @@ public final class LinearChainCRF {
     public var parameters: [Parameter] { [transitions, startTransitions, endTransitions] }
 
     private var scores: CRFMath.Scores {
-        CRFMath.Scores(tagCount: tagCount, transitions: transitions.value.scalars.map(Double.init),
-                       start: startTransitions.value.scalars.map(Double.init), end: endTransitions.value.scalars.map(Double.init))
+        func masked(_ values: [Float], _ allowed: [Bool]?) -> [Double] {
+            guard let allowed else { return values.map(Double.init) }
+            return zip(values, allowed).map { $1 ? Double($0) : CRFConstraints.forbiddenScore }
+        }
+        return CRFMath.Scores(tagCount: tagCount, transitions: masked(transitions.value.scalars, constraints?.transitions),
+                              start: masked(startTransitions.value.scalars, constraints?.start),
+                              end: masked(endTransitions.value.scalars, constraints?.end))
     }
 
     /// The negative log-likelihood of the gold tags, summed over the batch, and its gradient: dL/d(emissions) is
@@ -76,6 +92,11 @@ public final class LinearChainCRF {
             for i in 0..<(k * k) { dA[i] += result.transitions[i] }
             for j in 0..<k { ds[j] += result.start[j]; dz[j] += result.end[j] }
         }
+        if let constraints {
+            for i in 0..<(k * k) where !constraints.transitions[i] { dA[i] = 0 }
+            for j in 0..<k where !constraints.start[j] { ds[j] = 0 }
+            for j in 0..<k where !constraints.end[j] { dz[j] = 0 }
+        }
         transitions.gradient += Tensor(shape: [k, k], scalars: dA.map(Float.init))
         startTransitions.gradient += Tensor(shape: [k], scalars: ds.map(Float.init))
         endTransitions.gradient += Tensor(shape: [k], scalars: dz.map(Float.init))
@@ -103,6 +124,26 @@ public final class LinearChainCRF {
                     "a CRF needs \(batchSize) lengths in 1…\(steps), got \(lengths)")
         }
         return (steps, batchSize)
+    }
+}
+
+/// Which tag transitions a `LinearChainCRF` allows: those of a tag scheme, say (see `TagScheme.allows` in
+/// RecurMetrics).
+public struct CRFConstraints: Codable, Equatable, Sendable {
+    /// The score of a forbidden transition: exp(−10⁴) is 0 in Double, yet every sum stays finite.
+    public static let forbiddenScore = -10_000.0
+    /// [K, K] row-major: `transitions[i·K + j]` allows tag j after tag i.
+    public var transitions: [Bool]
+    /// [K]: tag j may start a sequence.
+    public var start: [Bool]
+    /// [K]: tag j may end a sequence.
+    public var end: [Bool]
+
+    /// Constraints for `tagCount` tags from a rule: `allows(i, j)` for tag j after tag i, nil for the start or end.
+    public init(tagCount k: Int, allows: (Int?, Int?) -> Bool) {
+        transitions = (0..<(k * k)).map { allows($0 / k, $0 % k) }
+        start = (0..<k).map { allows(nil, $0) }
+        end = (0..<k).map { allows($0, nil) }
     }
 }
 
