@@ -123,23 +123,24 @@ public enum TagScheme: String, Codable, CaseIterable, Sendable {
         return (written, zip(tags, written).filter { $0 != $1 }.count)
     }
 
-    /// The scheme the tags of a data set are written in: IOBES when any tag starts `E-` or `S-`; else BIO2 when an
-    /// entity starts with `B-` after `O`, at a sentence's start or after another type (IOB1 never does); else IOB1
-    /// when an entity starts with `I-`; else BIO2.
+    /// The scheme the tags of a data set are written in: IOBES when any tag starts `E-` or `S-`; else IOB1 when more
+    /// entities start with `I-` (after `O`, at a sentence's start or after another type) than with `B-` there (IOB1
+    /// never does, but real data has a slip or two: CoNLL-2003's training file has two); else BIO2.
     public static func detect(_ sentences: [[String]]) -> TagScheme {
         if sentences.contains(where: { $0.contains { $0.hasPrefix("E-") || $0.hasPrefix("S-") } }) { return .iobes }
-        var startsWithI = false
+        var startsWithI = 0, startsWithB = 0
         for tags in sentences {
             var previous = Tag("O")!
             for text in tags {
                 guard let tag = Tag(text) else { continue }
-                let afterOther = previous.prefix == "O" || previous.type != tag.type
-                if tag.prefix == "B" && afterOther { return .bio2 }
-                if tag.prefix == "I" && afterOther { startsWithI = true }
+                if previous.prefix == "O" || previous.type != tag.type {
+                    if tag.prefix == "B" { startsWithB += 1 }
+                    if tag.prefix == "I" { startsWithI += 1 }
+                }
                 previous = tag
             }
         }
-        return startsWithI ? .iob1 : .bio2
+        return startsWithI > startsWithB ? .iob1 : .bio2
     }
 
     /// Whether tag `next` may follow tag `previous` in a valid sentence of this scheme (nil `previous`: the

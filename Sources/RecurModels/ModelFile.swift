@@ -16,6 +16,7 @@ public enum ModelKind {
         switch kind {
         case LanguageModel.kind: "recur sample, score or eval"
         case SequenceClassifier.kind: "recur classify or eval"
+        case SequenceTagger.kind: "recur tag or eval"
         default: nil
         }
     }

@@ -187,14 +187,17 @@ struct ScoreCommand: ParsableCommand {
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "A model's measures on a file: a language model's loss and perplexity, a classifier's accuracy and F1.",
+        abstract: "A model's measures on a file: a language model's perplexity, a classifier's accuracy, a tagger's entity F1.",
         discussion: """
             Language model: a model trained on a stream reads the whole file as one stream, each token conditioned \
             on all the text before it; a model trained on lines (--layout lines) scores each line on its own. loss \
             is in nats per token, perplexity = exp(loss), bits_per_character = the total in bits over the characters \
             of the file. Classifier: --data is a labelled table (--format, --text-column, --label-column, as for \
             recur train classifier); it prints accuracy, macro-F1, each label's precision, recall and F1, and the \
-            confusion matrix; examples whose label the model never saw are counted and left out.
+            confusion matrix; examples whose label the model never saw are counted and left out. Tagger: --data is \
+            a CoNLL file (--token-column, --tag-column); it prints entity precision, recall and F1 as conlleval \
+            counts them, overall and per type, and token accuracy; tags that break the file's scheme are read as \
+            conlleval reads them and counted.
             """
     )
 
@@ -205,7 +208,10 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Classifier: the column of the text, counting from 1.") var textColumn: Int = 1
     @Option(help: "Classifier: the column of the label, counting from 1.") var labelColumn: Int = 2
     @Option(help: "Classifier: also write the confusion matrix as an SVG picture to this file.") var svg: String?
-    @Flag(help: "One JSON object. Language model: loss, perplexity, bits_per_character, tokens, skipped_tokens, skipped. Classifier: accuracy, macro_f1, loss, per_class, confusion, labels, examples, unknown_labels.")
+    @Option(help: "Tagger: the column of the token, counting from 1.") var tokenColumn: Int = 1
+    @Option(help: "Tagger: the column of the tag, counting from 1 (default: the last).") var tagColumn: Int?
+    @Option(help: "Tagger: the file's tag scheme, iob1, bio2 or iobes (default: detected).") var tagScheme: TagScheme?
+    @Flag(help: "One JSON object. Language model: loss, perplexity, bits_per_character, tokens, skipped_tokens, skipped. Classifier: accuracy, macro_f1, loss, per_class, confusion, labels, examples, unknown_labels. Tagger: f1, precision, recall, token_accuracy, per_type, loss, sentences, tokens, unknown_types, repaired_tags.")
     var json = false
     @OptionGroup var compute: ComputeOptions
 
@@ -235,7 +241,11 @@ struct EvalCommand: ParsableCommand {
     }
 
     func run() throws {
-        if try modelKind(model) == SequenceClassifier.kind { return try evaluateClassifier() }
+        switch try modelKind(model) {
+        case SequenceClassifier.kind: return try evaluateClassifier()
+        case SequenceTagger.kind: return try evaluateTagger()
+        default: break
+        }
         let loaded = try openModel(model)
         var total = 0.0, tokens = 0, characters = 0
         var skipped = SkippedTokens()
@@ -340,6 +350,80 @@ extension EvalCommand {
     }
 }
 
+extension EvalCommand {
+    /// What `eval --json` prints for a tagger.
+    struct TaggerResult: Encodable {
+        struct TypeScores: Encodable {
+            var precision: Double
+            var recall: Double
+            var f1: Double
+            var support: Int
+            var predicted: Int
+        }
+        var f1: Double
+        var precision: Double
+        var recall: Double
+        var tokenAccuracy: Double
+        var perType: [String: TypeScores]
+        var loss: Double
+        var sentences: Int
+        var tokens: Int
+        /// Entity types of the file the model never saw, with how many entities have each.
+        var unknownTypes: [String: Int]
+        /// Tags that broke the file's scheme, read as conlleval reads them.
+        var repairedTags: Int
+    }
+
+    /// A tagger's entity-level metrics on a CoNLL file.
+    func evaluateTagger() throws {
+        let loaded = try openTagger(model)
+        let sentences = try readTaggedSentences(data, tokenColumn: tokenColumn, tagColumn: tagColumn)
+        let truth = sentences.map { $0.tags! }
+        let scheme = tagScheme ?? TagScheme.detect(truth)
+        let encoding = loaded.encoding
+        var repaired = 0, unknown: [String: Int] = [:]
+        let known = Set(loaded.model.configuration.tags.compactMap { TagScheme.Tag($0)?.type })
+        let tagged = sentences.map { sentence -> TaggedSentence in
+            let (ids, changed) = encoding.encode(sentence.tags!, dataScheme: scheme)
+            repaired += changed
+            for chunk in TagScheme.chunks(sentence.tags!) where !known.contains(chunk.type) { unknown[chunk.type, default: 0] += 1 }
+            return loaded.vocabulary.sentence(sentence.tokens, tagIDs: ids)
+        }
+        if repaired > 0 {
+            FileHandle.standardError.write(Data("recur: \(repaired) tags of \(data) broke the \(scheme.rawValue) scheme and were read as conlleval reads them\n".utf8))
+        }
+        if !unknown.isEmpty {
+            let listed = unknown.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
+            FileHandle.standardError.write(Data("recur: entities of types the model never saw, counted as missed: \(listed)\n".utf8))
+        }
+        // The loss over the model's tags; the metrics over the file's own tags against the predictions in its scheme.
+        var total = 0.0, counted = 0
+        var metrics = ChunkMetrics()
+        for start in stride(from: 0, to: tagged.count, by: 64) {
+            let range = start..<min(tagged.count, start + 64)
+            let batch = TaggingBatch(packing: Array(tagged[range]))
+            let loss = loaded.model.loss(batch, settings: compute.settings)
+            total += loss.total
+            counted += loss.tokens
+            for (offset, path) in loaded.model.decode(batch, settings: compute.settings).enumerated() {
+                metrics.add(truth: truth[start + offset], predicted: encoding.decode(path, as: scheme))
+            }
+        }
+        let result = TaggerResult(
+            f1: metrics.f1, precision: metrics.precision, recall: metrics.recall, tokenAccuracy: metrics.tokenAccuracy,
+            perType: metrics.perType.mapValues { .init(precision: $0.precision, recall: $0.recall, f1: $0.f1, support: $0.truth, predicted: $0.predicted) },
+            loss: total / Double(max(1, counted)), sentences: sentences.count, tokens: metrics.tokens, unknownTypes: unknown,
+            repairedTags: repaired)
+        if json {
+            print(RecurJSON.line(result))
+        } else {
+            print(String(format: "entity F1 %.2f %% · precision %.2f %% · recall %.2f %% · token accuracy %.2f %% · loss %.4f nats/token · %d sentences",
+                         100 * result.f1, 100 * result.precision, 100 * result.recall, 100 * result.tokenAccuracy, result.loss, result.sentences))
+            print(metrics.report)
+        }
+    }
+}
+
 // MARK: - inspect
 
 struct InspectCommand: ParsableCommand {
@@ -370,7 +454,11 @@ struct InspectCommand: ParsableCommand {
     }
 
     func run() throws {
-        if try modelKind(model) == SequenceClassifier.kind { return try inspectClassifier() }
+        switch try modelKind(model) {
+        case SequenceClassifier.kind: return try inspectClassifier()
+        case SequenceTagger.kind: return try inspectTagger()
+        default: break
+        }
         let loaded = try openModel(model)
         let document = loaded.document, training = document.training
         let summary = Summary(
@@ -463,3 +551,54 @@ extension InspectCommand {
     }
 }
 
+extension InspectCommand {
+    /// What `inspect --json` prints for a tagger.
+    struct TaggerSummary: Encodable {
+        var kind: String
+        var formatVersion: Int
+        var recurVersion: String
+        var configuration: TaggerConfiguration
+        var dataScheme: TagScheme
+        var vocabularySize: Int
+        var characterVocabularySize: Int?
+        var parameterCount: Int
+        var step: Int?
+        var totalSteps: Int?
+        var epoch: Double?
+        var tokensSeen: Int?
+        var bestValidationMetrics: [String: Double]?
+        var validationHistory: [ValidationPoint]?
+        var options: TrainingOptions?
+    }
+
+    /// A tagger's file: configuration, tags, vocabularies, size and training history.
+    func inspectTagger() throws {
+        let loaded = try openTagger(model)
+        let document = loaded.document, training = document.training, c = document.model, r = c.recurrent
+        if json {
+            print(RecurJSON.line(TaggerSummary(
+                kind: document.kind, formatVersion: CheckpointFile.formatVersion, recurVersion: document.recurVersion,
+                configuration: c, dataScheme: loaded.vocabulary.dataScheme, vocabularySize: loaded.vocabulary.words.count,
+                characterVocabularySize: loaded.vocabulary.characters?.count, parameterCount: loaded.model.parameterCount,
+                step: training?.progress.step, totalSteps: training?.totalSteps, epoch: training?.epoch,
+                tokensSeen: training?.progress.tokensSeen, bestValidationMetrics: training?.progress.bestValidationMetrics,
+                validationHistory: training?.progress.validationHistory, options: training?.options)))
+            return
+        }
+        print("\(model): \(document.kind), format \(CheckpointFile.formatVersion), written by Recur \(document.recurVersion)")
+        let spelling = c.characters.map { ", characters \($0.embeddingSize) → bidirectional \($0.recurrent.cell.rawValue.uppercased()) \($0.recurrent.hiddenSize)" } ?? ""
+        print("model: words \(c.embeddingSize)\(spelling) → \(r.layers) × \(r.bidirectional ? "bidirectional " : "")\(r.cell.rawValue.uppercased()), "
+              + "hidden \(r.hiddenSize) → \(c.outputLayer == .crf ? "CRF\(c.constrainsTransitions ? " (constrained)" : "")" : "softmax")")
+        print("tags (\(c.scheme.rawValue); data in \(loaded.vocabulary.dataScheme.rawValue)): " + c.tags.joined(separator: ", "))
+        print("vocabulary: \(loaded.vocabulary.words.count) words" + (loaded.vocabulary.characters.map { ", \($0.count) characters" } ?? ""))
+        print("parameters: \(loaded.model.parameterCount)")
+        if let training {
+            print(String(format: "training: step %d of %d (epoch %.2f), %d tokens seen, %@ optimizer, learning rate %g",
+                         training.progress.step, training.totalSteps, training.epoch, training.progress.tokensSeen,
+                         training.options.optimizer.kind.rawValue, training.options.learningRate))
+            if let best = training.progress.bestValidationMetrics?["f1"], let step = training.progress.bestStep {
+                print(String(format: "best validation entity F1: %.2f %% at step %d", 100 * best, step))
+            }
+        }
+    }
+}

@@ -8,12 +8,12 @@ import Synchronization
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train a model: a language model (recur train lm, the default) or a classifier (recur train classifier).",
+        abstract: "Train a model: a language model (recur train lm, the default), a classifier (recur train classifier) or a tagger (recur train tagger).",
         discussion: """
             Every task shares the model, optimizer, schedule and run options; `recur train lm --help` lists them \
             with the language model's data options.
             """,
-        subcommands: [TrainLanguageModelCommand.self, TrainClassifierCommand.self],
+        subcommands: [TrainLanguageModelCommand.self, TrainClassifierCommand.self, TrainTaggerCommand.self],
         defaultSubcommand: TrainLanguageModelCommand.self
     )
 }

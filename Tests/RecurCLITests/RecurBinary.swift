@@ -56,7 +56,7 @@ struct RecurBinary {
 /// exits: a suite has no teardown of its own, and a folder per run left in the temporary directory adds up.
 enum SharedTestFolder {
     /// The names `make` gives out; the folder of each is `recur-<name>-<pid>` in the temporary directory.
-    static let names = ["cli-models", "onnx", "classifier"]
+    static let names = ["cli-models", "onnx", "classifier", "tagger"]
 
     static func make(_ name: String) -> URL {
         precondition(names.contains(name), "add \(name) to SharedTestFolder.names, so that it is removed")

@@ -114,6 +114,7 @@ struct ChunkMetricsTests {
         #expect(TagScheme.detect([["B-PER", "I-PER", "O"], ["O"]]) == .bio2)
         #expect(TagScheme.detect([["B-PER", "E-PER", "S-LOC"]]) == .iobes)
         #expect(TagScheme.detect([["O", "O"]]) == .bio2)
+        #expect(TagScheme.detect([["I-PER", "O", "I-LOC", "O", "B-MISC"]]) == .iob1, "a slip does not outvote the rest")
     }
 
     @Test("transitions that break a scheme are refused; valid ones allowed")

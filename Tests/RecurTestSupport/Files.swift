@@ -8,6 +8,14 @@ public func temporaryFolder(_ name: String) throws -> URL {
     return folder
 }
 
+/// Writes `bytes` to a fresh temporary file and returns its path.
+public func temporaryFile(_ bytes: [UInt8], _ name: String = "text") throws -> String {
+    let path = FileManager.default.temporaryDirectory
+        .appendingPathComponent("recur-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).txt").path
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+    return path
+}
+
 /// The project's shared data sets, `../shared/data` beside the repository (never committed).
 ///
 /// A test that needs one is marked `.enabled(if: SharedData.has("dinos/dinos.txt"))`, so that it shows as

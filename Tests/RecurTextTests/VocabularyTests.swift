@@ -105,14 +105,6 @@ struct TextFileTests {
     }
 }
 
-/// Writes `bytes` to a fresh temporary file and returns its path.
-private func temporaryFile(_ bytes: [UInt8], _ name: String = "text") throws -> String {
-    let path = FileManager.default.temporaryDirectory
-        .appendingPathComponent("recur-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).txt").path
-    try Data(bytes).write(to: URL(fileURLWithPath: path))
-    return path
-}
-
 /// Every piece `TextFile.forEachPiece` gives for `path`.
 private func pieces(_ path: String, pieceBytes: Int, cutsAnywhereASCII: Bool = false,
                     replacingInvalid: Bool = false) throws -> [(text: String, endsLine: Bool)] {

@@ -51,4 +51,11 @@ public struct LossValue: Sendable, Equatable {
     public var total: Double
     /// Counted tokens (rows).
     public var tokens: Int
+
+    /// A loss of `value` after the reduction, `total` before it, over `tokens`.
+    public init(value: Double, total: Double, tokens: Int) {
+        self.value = value
+        self.total = total
+        self.tokens = tokens
+    }
 }

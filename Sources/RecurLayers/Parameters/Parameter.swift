@@ -15,6 +15,9 @@ public final class Parameter {
     /// Counts the changes to `value` (assignments and in-place mutations through it), so that what is derived from
     /// it, such as a network's weights packed for inference, knows when to derive it again.
     public private(set) var version = 0
+    /// A frozen parameter is saved and loaded with the rest, but no optimizer changes it (pretrained word vectors
+    /// kept as they are, say).
+    public var isFrozen = false
 
     /// A parameter holding `value`, its gradient zero.
     public init(name: String, value: Tensor) {
