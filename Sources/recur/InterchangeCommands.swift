@@ -102,11 +102,13 @@ struct ImportTorchCommand: ParsableCommand {
 struct ExportTorchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export-torch",
-        abstract: "Write a Recur language model as a PyTorch state_dict (safetensors), with its config and vocabulary.",
+        abstract: "Write a Recur model as a PyTorch state_dict (safetensors), with its config and vocabulary.",
         discussion: """
             The names are PyTorch's (embedding.weight, rnn.weight_ih_l0, …, decoder.weight, decoder.bias), so \
             model.load_state_dict(safetensors.torch.load_file(STATE)) loads it into a module built as the config \
-            says, with no conversion. A course-form GRU has no nn.GRU equivalent and is refused.
+            says, with no conversion. A classifier's or tagger's config JSON holds its kind, configuration and \
+            vocabulary (labels, tags) in one file (the Interchange article describes its module; \
+            Scripts/check_task_export.py builds it). A course-form GRU has no nn.GRU equivalent and is refused.
             """
     )
 
@@ -122,6 +124,17 @@ struct ExportTorchCommand: ParsableCommand {
     }
 
     func run() throws {
+        switch try modelKind(model) {
+        case SequenceClassifier.kind:
+            let loaded = try openClassifier(model)
+            return try write(kind: SequenceClassifier.kind, tensors: { () throws(InterchangeError) in try loaded.model.pytorchStateDictionary() },
+                             configuration: loaded.model.configuration, vocabulary: loaded.vocabulary)
+        case SequenceTagger.kind:
+            let loaded = try openTagger(model)
+            return try write(kind: SequenceTagger.kind, tensors: { () throws(InterchangeError) in try loaded.model.pytorchStateDictionary() },
+                             configuration: loaded.model.configuration, vocabulary: loaded.vocabulary)
+        default: break
+        }
         let loaded = try openModel(model)
         let tensors: [(name: String, tensor: Tensor)]
         do { tensors = try loaded.model.pytorchStateDictionary() } catch { throw CommandFailure("\(model): \(error)") }
@@ -132,6 +145,20 @@ struct ExportTorchCommand: ParsableCommand {
         try writeFile(Array(settings.encoded()), to: configPath)
         try writeFile(Array(loaded.vocabulary.tokenListText.utf8), to: vocabularyPath)
         print("wrote \(output) (\(tensors.count) tensors for \(loaded.model.network.pytorchModule)), \(configPath) and \(vocabularyPath)")
+    }
+
+    /// A classifier's or tagger's state_dict and its description (kind, configuration, vocabulary) in one JSON file.
+    private func write<C: Codable & Equatable & Sendable, V: Codable & Sendable>(kind: String, tensors: () throws(InterchangeError) -> [(name: String, tensor: Tensor)],
+                             configuration: C, vocabulary: V) throws {
+        guard vocabularyOutput == nil else {
+            throw CommandFailure("--vocabulary-output: a \(kind)'s vocabulary is written in its config JSON")
+        }
+        let state: [(name: String, tensor: Tensor)]
+        do { state = try tensors() } catch { throw CommandFailure("\(model): \(error)") }
+        let configPath = configOutput ?? beside(".json")
+        try writeFile(Safetensors(tensors: state.map { ($0.name, $0.tensor) }, metadata: ["format": "pt"]).encoded(), to: output)
+        try writeFile(Array(PyTorchTaskExport(kind: kind, configuration: configuration, vocabulary: vocabulary).encoded()), to: configPath)
+        print("wrote \(output) (\(state.count) tensors of a \(kind)) and \(configPath)")
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import RecurTestSupport
+import Recur
 
 /// Labelled sentences of our own: the label is "pos" when the sentence holds a good word, "neg" otherwise.
 private func writeTable(_ url: URL, rows: Int, seed: UInt64 = 1, extra: [String] = []) throws {
@@ -49,6 +50,22 @@ struct ClassifierCommandTests {
         }
         let log = try String(contentsOf: Self.folder.appendingPathComponent("c.log.jsonl"), encoding: .utf8)
         #expect(log.contains("\"macro_f1\""))
+    }
+
+    @Test("export-torch writes a classifier's state_dict and one JSON with its kind, configuration, tokens and labels")
+    func exportTorch() throws {
+        let state = Self.folder.appendingPathComponent("c.safetensors").path
+        let result = try RecurBinary.run(["export-torch", try Self.model, "--output", state])
+        #expect(result.status == 0 && result.standardOutput.contains("tensors of a classifier"), "\(result.standardError)")
+        let data = try Data(contentsOf: URL(fileURLWithPath: state))
+        let names = Set(try data.withUnsafeBytes { try Safetensors.decode($0) }.tensors.map(\.name))
+        #expect(names == ["embedding.weight", "rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0", "rnn.bias_hh_l0",
+                          "rnn.weight_ih_l0_reverse", "rnn.weight_hh_l0_reverse", "rnn.bias_ih_l0_reverse", "rnn.bias_hh_l0_reverse",
+                          "output.weight", "output.bias"])
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.folder.appendingPathComponent("c.json"))) as! [String: Any]
+        #expect(json["kind"] as? String == "classifier")
+        #expect((json["vocabulary"] as! [String: Any])["labels"] as? [String] == ["neg", "pos"])
+        #expect((json["configuration"] as! [String: Any])["pooling"] as? String == "max")
     }
 
     @Test("classify gives each text its label; --top and --json show the probabilities")

@@ -45,6 +45,9 @@ struct DocumentedCommandTests {
         for command in commands {
             var arguments = Array(words(command).dropFirst())
             if let steps = arguments.firstIndex(of: "--steps") { arguments[steps + 1] = "40" }
+            if arguments.first == "train", let epochs = arguments.firstIndex(of: "--epochs") {
+                arguments[epochs + 1] = String(min(Int(arguments[epochs + 1]) ?? 1, 3))
+            }
             let process = Process()
             process.executableURL = try RecurBinary.url
             process.arguments = arguments
@@ -76,6 +79,8 @@ struct DocumentedCommandTests {
         }
         try Data(reviews.joined(separator: "\n").utf8).write(to: folder.appendingPathComponent("reviews.tsv"))
         try Data(reviews.prefix(40).joined(separator: "\n").utf8).write(to: folder.appendingPathComponent("more-reviews.tsv"))
+        try writeCoNLL(folder.appendingPathComponent("ner-train.txt"), sentences: 200, scheme: "bio2")
+        try writeCoNLL(folder.appendingPathComponent("ner-dev.txt"), sentences: 40, seed: 2, scheme: "bio2")
         let fixtures = root.appendingPathComponent("Tests/RecurCLITests/Fixtures/interchange")
         for (from, to) in [("lstm.safetensors", "lm.safetensors"), ("lstm.json", "lm.json"), ("vocabulary.txt", "vocab.txt")] {
             try FileManager.default.copyItem(at: fixtures.appendingPathComponent(from), to: folder.appendingPathComponent(to))
@@ -86,7 +91,8 @@ struct DocumentedCommandTests {
     @Test("the recur commands of the README and the articles run as written", arguments: ["README.md", "Sources/Recur/Recur.docc/GettingStarted.md",
                                                              "Sources/Recur/Recur.docc/DinosaurNames.md",
                                                              "Sources/Recur/Recur.docc/Interchange.md",
-                                                             "Sources/Recur/Recur.docc/Classifiers.md"])
+                                                             "Sources/Recur/Recur.docc/Classifiers.md",
+                                                             "Sources/Recur/Recur.docc/Taggers.md"])
     func documentedCommands(document: String) throws {
         let commands = try Self.commands(in: document)
         #expect(commands.count >= 2, "\(document) shows recur commands")
@@ -95,7 +101,7 @@ struct DocumentedCommandTests {
         try Self.run(commands, in: folder)
         if document == "README.md" {
             for name in ["notes.recur", "notes.best.recur", "notes.log.jsonl", "notes.loss.svg", "lm.recur",
-                         "notes.safetensors", "notes.onnx", "reviews.recur", "confusion.svg"] {
+                         "notes.safetensors", "notes.onnx", "reviews.recur", "confusion.svg", "ner.recur"] {
                 #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent(name).path),
                         "the README says \(name) is written")
             }

@@ -1,36 +1,7 @@
 import Foundation
 import Testing
 import RecurTestSupport
-
-/// Tagged sentences of our own in CoNLL's four columns, IOB1 as CoNLL-2003: a name from a list is a PER entity
-/// (one or two tokens), a city a LOC; everything else is O.
-private func writeCoNLL(_ url: URL, sentences: Int, seed: UInt64 = 1, scheme: String = "iob1") throws {
-    let people = [["Harry", "Potter"], ["Hermione", "Granger"], ["Ron"], ["Albus", "Dumbledore"], ["Luna"]]
-    let cities = ["London", "Paris", "Hogsmeade", "Berlin"]
-    let filler = ["met", "and", "visited", "in", "the", "castle", "today", "a", "new", "spell"]
-    var state = seed
-    func next(_ n: Int) -> Int {
-        state = state &* 6364136223846793005 &+ 1442695040888963407
-        return Int(state >> 33) % n
-    }
-    var lines = ["-DOCSTART- -X- O O", ""]
-    for _ in 0..<sentences {
-        var tokens: [(String, String)] = []
-        for _ in 0..<(2 + next(4)) {
-            switch next(4) {
-            case 0:
-                let name = people[next(people.count)]
-                for (index, token) in name.enumerated() {
-                    tokens.append((token, (scheme == "bio2" && index == 0 ? "B-" : "I-") + "PER"))
-                }
-            case 1: tokens.append((cities[next(cities.count)], (scheme == "bio2" ? "B-" : "I-") + "LOC"))
-            default: tokens.append((filler[next(filler.count)], "O"))
-            }
-        }
-        lines += tokens.map { "\($0.0) NN I-NP \($0.1)" } + [""]
-    }
-    try Data(lines.joined(separator: "\n").utf8).write(to: url)
-}
+import Recur
 
 @Suite("recur train tagger, tag, eval", .serialized)
 struct TaggerCommandTests {
@@ -139,6 +110,27 @@ struct TaggerCommandTests {
         try refused(["classify", try Self.model, "some text"], "this is a tagger, not a classifier; use recur tag or eval")
         try refused(["sample", try Self.model], "this is a tagger")
         try refused(["train", "tagger", "--data", plain.path, "--freeze-embeddings", "--output", out], "--freeze-embeddings")
+    }
+
+    @Test("export-torch writes the state_dict under PyTorch's names and one JSON with the kind, configuration and vocabulary")
+    func exportTorch() throws {
+        let state = Self.folder.appendingPathComponent("t.safetensors").path
+        let result = try RecurBinary.run(["export-torch", try Self.model, "--output", state])
+        #expect(result.status == 0 && result.standardOutput.contains("tensors of a tagger"), "\(result.standardError)")
+        let data = try Data(contentsOf: URL(fileURLWithPath: state))
+        let tensors = try data.withUnsafeBytes { try Safetensors.decode($0) }
+        let names = Set(tensors.tensors.map(\.name))
+        for name in ["embedding.weight", "char_embedding.weight", "char_rnn.weight_ih_l0_reverse", "rnn.weight_hh_l0",
+                     "output.weight", "crf.transitions", "crf.start_transitions", "crf.end_transitions"] {
+            #expect(names.contains(name), "\(name)")
+        }
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.folder.appendingPathComponent("t.json"))) as! [String: Any]
+        #expect(json["kind"] as? String == "tagger")
+        let configuration = json["configuration"] as! [String: Any], vocabulary = json["vocabulary"] as! [String: Any]
+        #expect(configuration["tags"] as? [String] != nil && configuration["output_layer"] as? String == "crf")
+        #expect(vocabulary["data_scheme"] as? String == "iob1" && vocabulary["words"] != nil)
+        let refused = try RecurBinary.run(["export-torch", try Self.model, "--output", state, "--vocabulary-output", "v.txt"])
+        #expect(refused.status != 0 && refused.standardError.contains("written in its config JSON"))
     }
 
     @Test("--embeddings sets the vectors of the words it has; --freeze-embeddings keeps them through training")

@@ -200,4 +200,12 @@ struct DocumentationTests {
         #expect(metrics.accuracy > 0.95, "\(metrics.text())")
         #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("reviews.best.recur").path))
     }
+
+    @Test("the Taggers article's sample trains a BiLSTM-CRF that tags a new sentence of known words")
+    func tagger() throws {
+        let folder = try temporaryFolder("tagger-sample")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        #expect(try taggerSample(folder: folder) == ["B-PER", "O", "B-LOC"])
+        #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("ner.best.recur").path))
+    }
 }

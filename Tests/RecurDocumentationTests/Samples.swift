@@ -154,3 +154,40 @@ func classifierSample(texts: [String], labels: [String], folder: URL) throws -> 
     // end sample
     return metrics
 }
+
+func taggerSample(folder: URL) throws -> [String] {
+    // sample: tagger
+    let sentences = [(["Harry", "Potter", "met", "Hermione"], ["B-PER", "I-PER", "O", "B-PER"]),
+                     (["Ron", "visited", "London"], ["B-PER", "O", "B-LOC"])]
+    var words = TokenCounter(level: .word), characters = TokenCounter(level: .char)
+    for (tokens, _) in sentences {
+        words.add(tokens.joined(separator: " ") + "\n")
+        characters.add(tokens.joined())
+    }
+    let vocabulary = TaggerVocabulary(words: Vocabulary(words: words),
+                                      characters: Vocabulary(characters: characters, unknownToken: "\u{FFFD}"),
+                                      dataScheme: .bio2)
+    let tags = TagEncoding.tags(of: sentences.map { $0.1 }, scheme: .iobes)  // O, B-LOC, I-LOC, E-LOC, S-LOC, B-PER, …
+    let encoding = TagEncoding(tags: tags, scheme: .iobes)
+    let examples = sentences.map { tokens, labels in
+        vocabulary.sentence(tokens, tagIDs: encoding.encode(labels, dataScheme: .bio2).ids)
+    }
+    var generator = SeededGenerator(seed: 0)
+    let model = SequenceTagger(TaggerConfiguration(
+        vocabularySize: vocabulary.words.count, embeddingSize: 16, unknownWordID: vocabulary.words.unknownID!,
+        characters: CharacterFeatures(vocabularySize: vocabulary.characters!.count, embeddingSize: 8,
+            recurrent: RecurrentConfiguration(cell: .lstm, inputSize: 8, hiddenSize: 8, bidirectional: true)),
+        recurrent: RecurrentConfiguration(cell: .lstm, inputSize: 16 + 16, hiddenSize: 32, bidirectional: true),
+        tags: tags, scheme: .iobes, outputLayer: .crf), using: &generator)
+    let trainer = try Trainer(
+        model: model, vocabulary: vocabulary, kind: SequenceTagger.kind,
+        training: TaggedExamples(sentences: examples, batchSize: 2),
+        validation: TaggedExamples(sentences: examples, batchSize: 2, shuffles: false),
+        options: TrainingOptions(steps: 60, learningRate: 0.01, clipping: .norm(5), validateEvery: 20),
+        files: TrainingFiles(checkpoint: folder.appendingPathComponent("ner.recur")))
+    try trainer.run()                                                     // the best checkpoint has the best F1
+    let paths = model.decode(TaggingBatch(packing: [vocabulary.sentence(["Hermione", "visited", "London"])]))
+    print(encoding.decode(paths[0], as: .bio2))                           // ["B-PER", "O", "B-LOC"] once trained
+    // end sample
+    return encoding.decode(paths[0], as: .bio2)
+}

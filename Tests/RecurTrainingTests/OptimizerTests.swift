@@ -97,6 +97,38 @@ struct OptimizerTests {
                     })
     }
 
+    @Test("a frozen parameter is left as it is, with weight decay and a gradient; the others move")
+    func frozen() {
+        for kind in OptimizerConfiguration.Kind.allCases {
+            let ps = parameters()
+            ps[0].isFrozen = true
+            let optimizer = Optimizer(OptimizerConfiguration(kind: kind, momentum: 0.9, weightDecay: 0.1), parameters: ps)
+            setGradients(ps, step: 1)
+            optimizer.step(learningRate: 0.1)
+            #expect(ps[0].value.scalars == [1.0, -2.0], "\(kind)")
+            #expect(ps[1].value.scalars != [0.5], "\(kind)")
+        }
+    }
+
+    @Test("running averages that decay below the smallest normal Float become zero, not subnormal")
+    func subnormalsFlushed() {
+        for kind in OptimizerConfiguration.Kind.allCases where kind != .sgd {
+            let ps = parameters()
+            let optimizer = Optimizer(OptimizerConfiguration(kind: kind, momentum: 0.9), parameters: ps)
+            setGradients(ps, step: 1)
+            optimizer.step(learningRate: 0.001)
+            var subnormal = 0
+            for _ in 0..<1000 {          // 0.05 · 0.9^k is subnormal for k in about 800…960
+                ps.forEach { $0.zeroGradient() }
+                optimizer.step(learningRate: 0.001)
+                for slot in optimizer.state.tensors {
+                    subnormal += slot.value.scalars.filter { $0 != 0 && abs($0) < Float.leastNormalMagnitude }.count
+                }
+            }
+            #expect(subnormal == 0, "\(kind)")
+        }
+    }
+
     @Test("optimizer state restores into a fresh optimizer and continues identically")
     func stateRoundTrip() throws {
         let configuration = OptimizerConfiguration(kind: .adam)
