@@ -5,7 +5,7 @@ code and computes what Recur computes.
 For each model it runs `recur export-torch`, builds the module the exported JSON describes (see
 PyTorchTaskExport in Sources/RecurModels/TaskModel+PyTorch.swift), loads the state_dict with
 `load_state_dict(load_file(...), strict=True)`, and in float64:
-- classifier: the mean cross-entropy over a labelled TSV file against `recur eval --json`'s loss, and every
+- classifier: the mean cross-entropy (binary, summed over labels, for a multi-label one) over a labelled TSV file against `recur eval --json`'s loss, and every
   class probability of each text against `recur classify --json`'s;
 - tagger: the mean CRF negative log-likelihood (or cross-entropy) per token over a CoNLL file against
   `recur eval --json`'s loss, and the decoded entities of each sentence against `recur tag --format json`'s.
@@ -13,7 +13,8 @@ It prints the differences and exits non-zero if a loss or probability differs by
 entities differ.
 
     swift build -c release
-    ~/venv-ref/bin/python Scripts/check_task_export.py --classifier C.recur --texts T.tsv --tagger T.recur --sentences S.conll
+    ~/venv-ref/bin/python Scripts/check_task_export.py --classifier C.recur --texts T.tsv [--multi-label M.recur --multi-label-texts M.tsv] \
+        --tagger T.recur --sentences S.conll
 
 The virtual environment (outside the repository) needs torch (CPU), safetensors, pytorch-crf and seqeval. Its
 output when run before landing is kept in Scripts/check_task_export.out.
@@ -202,6 +203,7 @@ def check_classifier(model, texts_path):
     index = {t: i for i, t in enumerate(tokens["tokens"])}
     labels = vocabulary["labels"]
     rows = [line.rstrip("\n").split("\t") for line in open(texts_path, encoding="utf-8") if line.strip()]
+    rows = [[r[0].strip()] + [x.strip() for x in r[1:]] for r in rows]
     if tokens["level"] == "word":
         pieces = [split_words(r[0], tokens) for r in rows]
         unknown = index[tokens["unknown_token"]]
@@ -215,15 +217,26 @@ def check_classifier(model, texts_path):
         batch[:len(sequence), column] = torch.tensor(sequence)
     with torch.no_grad():
         logits = module(batch, lengths)
-    targets = torch.tensor([labels.index(r[1]) for r in rows])
-    loss = float(nn.functional.cross_entropy(logits, targets))
+    separator = vocabulary.get("label_separator")
+    if config.get("multi_label"):
+        targets = torch.zeros(len(rows), len(labels), dtype=torch.float64)
+        for i, r in enumerate(rows):
+            for label in (x.strip() for x in (r[1] if len(r) > 1 else "").split(separator)):
+                if label:
+                    targets[i, labels.index(label)] = 1
+        loss = float(nn.functional.binary_cross_entropy_with_logits(logits, targets, reduction="sum")) / len(rows)
+        probabilities = torch.sigmoid(logits)
+    else:
+        targets = torch.tensor([labels.index(r[1]) for r in rows])
+        loss = float(nn.functional.cross_entropy(logits, targets))
+        probabilities = torch.softmax(logits, dim=1)
     recur_loss = json.loads(recur("eval", model, "--data", texts_path, "--json"))["loss"]
-    probabilities = torch.softmax(logits, dim=1)
     worst = 0.0
     for line, row in zip(recur("classify", model, "--json", "--top", str(len(labels)), *[r[0] for r in rows]).splitlines(), probabilities):
         for choice in json.loads(line)["top"]:
             worst = max(worst, abs(choice["probability"] - float(row[labels.index(choice["label"])])))
-    print(f"classifier {os.path.basename(model)} ({config['recurrent']['cell']}, {config['pooling']} pooling): "
+    print(f"classifier {os.path.basename(model)} ({config['recurrent']['cell']}, {config['pooling']} pooling"
+          f"{', multi-label' if config.get('multi_label') else ''}): "
           f"{len(rows)} texts, loss PyTorch {loss:.6f} vs Recur {recur_loss:.6f} (difference {abs(loss - recur_loss):.1e}), "
           f"largest probability difference {worst:.1e}")
     return abs(loss - recur_loss) <= 1e-4 and worst <= 1e-4
@@ -301,11 +314,15 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--classifier", action="append", default=[])
     parser.add_argument("--texts", help="a labelled TSV file for the classifiers")
+    parser.add_argument("--multi-label", action="append", default=[], help="a multi-label classifier")
+    parser.add_argument("--multi-label-texts", help="a TSV file with comma-separated label lists for the multi-label classifiers")
     parser.add_argument("--tagger", action="append", default=[])
     parser.add_argument("--sentences", help="a CoNLL file for the taggers")
     args = parser.parse_args()
     print(f"torch {torch.__version__}")
-    ok = all([check_classifier(m, args.texts) for m in args.classifier] + [check_tagger(m, args.sentences) for m in args.tagger])
+    ok = all([check_classifier(m, args.texts) for m in args.classifier]
+             + [check_classifier(m, args.multi_label_texts) for m in args.multi_label]
+             + [check_tagger(m, args.sentences) for m in args.tagger])
     sys.exit(0 if ok else 1)
 
 

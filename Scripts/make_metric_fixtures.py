@@ -4,13 +4,15 @@
 - From scikit-learn: accuracy, per-class precision/recall/F1/support, macro-F1 and the confusion matrix of seeded
   random predictions, including classes that are never predicted and classes absent from the truth (where
   scikit-learn's zero_division=0 makes the ratio 0).
+- From scikit-learn on multi-hot rows: per-label precision/recall/F1/support, micro- and macro-F1, subset
+  accuracy and Hamming loss of seeded random label sets, including empty sets and a label never predicted.
 - From seqeval (conlleval's rules): the entities of seeded random tag sequences in IOB1, BIO2 and IOBES, valid and
   broken (an I- after O, a type change inside an entity, E- without B-), and entity precision/recall/F1 overall and
   per type, and token accuracy, of noisy predictions.
 
     ~/venv-ref/bin/pip install scikit-learn numpy seqeval
     ~/venv-ref/bin/python Scripts/make_metric_fixtures.py
-    # writes Tests/RecurMetricsTests/Fixtures/classification.json and chunks.json
+    # writes Tests/RecurMetricsTests/Fixtures/classification.json, multilabel.json and chunks.json
 """
 import importlib.metadata
 import json
@@ -18,7 +20,7 @@ import pathlib
 
 import numpy as np
 import sklearn
-from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, hamming_loss, precision_recall_fscore_support
 from seqeval import metrics as seqeval_metrics
 from seqeval.metrics.sequence_labeling import get_entities
 
@@ -52,7 +54,29 @@ def main():
     path = ROOT / "Tests" / "RecurMetricsTests" / "Fixtures" / "classification.json"
     path.write_text(json.dumps(out, indent=1) + "\n")
     print(f"wrote {path.relative_to(ROOT)}: {len(cases)} cases, scikit-learn {sklearn.__version__}")
+    multilabel_fixtures(rng)
     chunk_fixtures(rng)
+
+
+def multilabel_fixtures(rng):
+    cases = []
+    for k, n in [(3, 50), (5, 200)]:
+        truth = (rng.random((n, k)) < 0.35).astype(int)
+        predicted = np.where(rng.random((n, k)) < 0.75, truth, 1 - truth)
+        predicted[:, k - 1] = 0                                   # a label never predicted
+        precision, recall, f1, support = precision_recall_fscore_support(truth, predicted, average=None, zero_division=0)
+        cases.append({
+            "labels": k, "truth": truth.tolist(), "predicted": predicted.tolist(),
+            "precision": [float(x) for x in precision], "recall": [float(x) for x in recall], "f1": [float(x) for x in f1],
+            "support": [int(x) for x in support],
+            "micro_f1": float(f1_score(truth, predicted, average="micro", zero_division=0)),
+            "macro_f1": float(f1_score(truth, predicted, average="macro", zero_division=0)),
+            "subset_accuracy": float(accuracy_score(truth, predicted)),
+            "hamming_loss": float(hamming_loss(truth, predicted)),
+        })
+    path = ROOT / "Tests" / "RecurMetricsTests" / "Fixtures" / "multilabel.json"
+    path.write_text(json.dumps({"scikit_learn": sklearn.__version__, "cases": cases}) + "\n")
+    print(f"wrote {path.relative_to(ROOT)}: {len(cases)} cases")
 
 
 TYPES = ["PER", "LOC", "ORG", "MISC"]

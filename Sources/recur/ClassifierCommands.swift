@@ -14,6 +14,9 @@ struct LabelledDataOptions: ParsableArguments {
     @Option(help: "tsv (fields separated by tabs) or csv (RFC 4180).") var format: DelimitedTable.Format = .tsv
     @Option(help: "The column of the text, counting from 1.") var textColumn: Int = 1
     @Option(help: "The column of the label, counting from 1.") var labelColumn: Int = 2
+    @Flag(help: "Each example has any number of labels, listed in the label column with --label-separator between them (a sigmoid per label).")
+    var multiLabel = false
+    @Option(help: "--multi-label: what separates an example's labels.") var labelSeparator: String = ","
     @Option(help: "Tokens: char (every character) or word (split on spaces).") var level: Vocabulary.Level = .word
     @Flag(help: "Lowercase the text before splitting it into tokens.") var lowercase = false
     @Flag(help: "word: make punctuation marks and symbols tokens of their own (\"great!\" → great, !).") var splitPunctuation = false
@@ -24,6 +27,7 @@ struct LabelledDataOptions: ParsableArguments {
     func validate() throws {
         try require(textColumn >= 1 && labelColumn >= 1, "--text-column and --label-column count from 1, got \(textColumn) and \(labelColumn)")
         try require(textColumn != labelColumn, "--text-column and --label-column must differ, both are \(textColumn)")
+        try require(!labelSeparator.isEmpty, "--label-separator cannot be empty")
         try require(validFraction >= 0 && validFraction < 1, "--valid-fraction must be in [0, 1), got \(validFraction)")
         if let maxVocabularySize { try require(maxVocabularySize >= 3, "--max-vocabulary-size must be at least 3, got \(maxVocabularySize)") }
         try require(!splitPunctuation || level == .word, "--split-punctuation splits words; it needs --level word")
@@ -46,12 +50,21 @@ struct LabelledDataOptions: ParsableArguments {
                 guard !texts[i].allSatisfy(\.isWhitespace) else {
                     throw CommandFailure("\(path): line \(table.rows[i].line): the text is empty")
                 }
-                guard !labels[i].isEmpty else { throw CommandFailure("\(path): line \(table.rows[i].line): the label is empty") }
+                guard !labels[i].isEmpty || multiLabel else {
+                    throw CommandFailure("\(path): line \(table.rows[i].line): the label is empty")
+                }
                 return (texts[i], labels[i], table.rows[i].line)
             }
         } catch let error as TableError {
             throw CommandFailure("\(error)")
         }
+    }
+
+    /// The labels of a row's label field: itself, or with --multi-label its labels split at --label-separator
+    /// (spaces around each trimmed, empty ones dropped; an empty field is an example with no label).
+    func labelSet(_ field: String) -> [String] {
+        guard multiLabel else { return [field] }
+        return field.components(separatedBy: labelSeparator).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
     /// The token vocabulary of the training texts: words (with `<unk>`), or characters with U+FFFD for the unseen.
@@ -120,11 +133,14 @@ struct TrainClassifierCommand: ParsableCommand {
     func run() throws {
         try session.checkOutputFolder()
         let rows = try table.rows(table.data)
-        let labels = Array(Set(rows.map(\.label))).sorted()
-        guard labels.count >= 2 else {
+        let labels = Array(Set(rows.flatMap { table.labelSet($0.label) })).sorted()
+        guard labels.count >= (table.multiLabel ? 1 : 2) else {
             throw CommandFailure("\(table.data): every training example has the label \(labels.first.map { "'\($0)'" } ?? "none"); a classifier needs at least two")
         }
-        if let folds { return try crossValidate(rows, labels: labels, folds: folds) }
+        if let folds {
+            guard !table.multiLabel else { throw CommandFailure("--folds: cross-validation is for single-label data; give --valid or --valid-fraction") }
+            return try crossValidate(rows, labels: labels, folds: folds)
+        }
         var training = rows, held = try table.valid.map { try table.rows($0) } ?? []
         if table.valid == nil && table.validFraction > 0 {
             (training, held) = stratifiedSplit(rows, fraction: table.validFraction, seed: session.seed)
@@ -132,6 +148,12 @@ struct TrainClassifierCommand: ParsableCommand {
         guard let (progress, outcome) = try train(training, held: held, heldPath: table.valid ?? table.data, labels: labels,
                                                   output: session.output) else { return }
         var summary = "saved \(session.output) at step \(progress.step)"
+        if table.multiLabel, let last = progress.validationHistory.last?.metrics, let micro = last["micro_f1"] {
+            summary += String(format: "; validation micro-F1 %.2f %%, subset accuracy %.2f %%", 100 * micro, 100 * (last["subset_accuracy"] ?? 0))
+        }
+        if let best = progress.bestValidationMetrics?["micro_f1"], let step = progress.bestStep {
+            summary += String(format: "; best micro-F1 %.2f %% at step %d", 100 * best, step)
+        }
         if let last = progress.validationHistory.last, let accuracy = last.metrics?["accuracy"] {
             summary += String(format: "; validation accuracy %.2f %%, macro-F1 %.2f %%", 100 * accuracy, 100 * (last.metrics?["macro_f1"] ?? 0))
         }
@@ -213,18 +235,28 @@ struct TrainClassifierCommand: ParsableCommand {
                output: String) throws -> (progress: TrainingProgress, outcome: TrainingOutcome)? {
         let vocabulary = table.vocabulary(rows.map(\.text))
         let classIndex = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) })
-        func examples(_ rows: [Row], _ path: String) throws -> [(ids: [Int], label: Int)] {
+        func examples(_ rows: [Row], _ path: String) throws -> [(ids: [Int], labels: Set<Int>)] {
             try rows.map { row in
-                guard let label = classIndex[row.label] else {
-                    throw CommandFailure("\(path): line \(row.line): the label '\(row.label)' is not one of the training labels (\(labels.joined(separator: ", ")))")
+                let classes = try table.labelSet(row.label).map { label in
+                    guard let index = classIndex[label] else {
+                        throw CommandFailure("\(path): line \(row.line): the label '\(label)' is not one of the training labels (\(labels.joined(separator: ", ")))")
+                    }
+                    return index
                 }
-                return (try exampleIDs(row.text, vocabulary: vocabulary, maxLength: table.maxLength, path: path, line: row.line), label)
+                return (try exampleIDs(row.text, vocabulary: vocabulary, maxLength: table.maxLength, path: path, line: row.line), Set(classes))
             }
         }
-        let training = ClassificationExamples(examples: try examples(rows, table.data), batchSize: min(session.batchSize, rows.count),
-                                              seed: session.seed)
-        let validation = held.isEmpty ? nil
-            : ClassificationExamples(examples: try examples(held, heldPath), batchSize: min(session.batchSize, held.count), shuffles: false)
+        func source(_ rows: [Row], _ path: String, batchSize: Int, shuffles: Bool) throws -> ClassificationExamples {
+            let labelled = try examples(rows, path)
+            if table.multiLabel {
+                return ClassificationExamples(multiLabelExamples: labelled, classCount: labels.count, batchSize: batchSize,
+                                              shuffles: shuffles, seed: session.seed)
+            }
+            return ClassificationExamples(examples: labelled.map { (ids: $0.ids, label: $0.labels.first!) }, batchSize: batchSize,
+                                          shuffles: shuffles, seed: session.seed)
+        }
+        let training = try source(rows, table.data, batchSize: min(session.batchSize, rows.count), shuffles: true)
+        let validation = held.isEmpty ? nil : try source(held, heldPath, batchSize: min(session.batchSize, held.count), shuffles: false)
         var crc = CRC32()
         for row in rows + held { crc.update("\(row.text)\t\(row.label)\n".utf8) }
         let options = try session.trainingOptions(optimizer: optimizer, schedule: schedule,
@@ -233,13 +265,15 @@ struct TrainClassifierCommand: ParsableCommand {
         let configuration = ClassifierConfiguration(
             vocabularySize: vocabulary.count, embeddingSize: model.embeddingSize,
             recurrent: model.recurrent(inputSize: model.embeddingSize ?? vocabulary.count), pooling: pooling,
-            hiddenLayerSize: hiddenLayerSize, classCount: labels.count, inputDropout: inputDropout, outputDropout: outputDropout)
+            hiddenLayerSize: hiddenLayerSize, classCount: labels.count, inputDropout: inputDropout, outputDropout: outputDropout,
+            multiLabel: table.multiLabel)
         if let problem = configuration.problems.first { throw CommandFailure(problem) }
         var generator = SeededGenerator(seed: session.seed)
         let trainer: Trainer<SequenceClassifier, ClassifierVocabulary>
         do {
             trainer = try Trainer(model: SequenceClassifier(configuration, using: &generator),
-                                  vocabulary: ClassifierVocabulary(tokens: vocabulary, labels: labels),
+                                  vocabulary: ClassifierVocabulary(tokens: vocabulary, labels: labels,
+                                                                    labelSeparator: table.multiLabel ? table.labelSeparator : nil),
                                   kind: SequenceClassifier.kind, training: training, validation: validation, options: options,
                                   files: TrainingFiles(checkpoint: URL(fileURLWithPath: output)), settings: session.compute.settings)
         } catch {
@@ -299,11 +333,14 @@ struct ClassifyCommand: ParsableCommand {
     @Argument(help: "Texts to classify (none: one per line from --file or standard input).") var texts: [String] = []
     @Option(help: "A file with one text per line.") var file: String?
     @Option(help: "Show the k most likely labels of each text.") var top: Int = 1
-    @Flag(help: "One JSON object per text: text, label, probability, top (each label, probability).") var json = false
+    @Option(help: "A multi-label classifier: the probability from which a label is given.") var threshold: Double = 0.5
+    @Flag(help: "One JSON object per text: text, label, probability, top (each label, probability); a multi-label classifier adds labels (those at or above --threshold).")
+    var json = false
     @OptionGroup var compute: ComputeOptions
 
     func validate() throws {
         try require(top >= 1, "--top must be at least 1, got \(top)")
+        try require(threshold > 0 && threshold < 1, "--threshold must be in (0, 1), got \(threshold)")
     }
 
     struct Prediction: Encodable {
@@ -312,6 +349,8 @@ struct ClassifyCommand: ParsableCommand {
         var label: String
         var probability: Double
         var top: [Choice]
+        /// A multi-label classifier's labels at or above the threshold.
+        var labels: [String]?
     }
 
     func run() throws {
@@ -328,10 +367,15 @@ struct ClassifyCommand: ParsableCommand {
             let probabilities = loaded.model.probabilities(ClassificationBatch(packing: part), settings: compute.settings)
             for (offset, p) in probabilities.enumerated() {
                 let ranked = p.indices.sorted { p[$0] != p[$1] ? p[$0] > p[$1] : $0 < $1 }.prefix(top)
+                let multiLabel = loaded.model.configuration.multiLabel
+                let chosen = multiLabel ? p.indices.filter { p[$0] >= threshold }.map { labels[$0] } : nil
                 let prediction = Prediction(text: all[start + offset], label: labels[ranked.first!], probability: p[ranked.first!],
-                                            top: ranked.map { .init(label: labels[$0], probability: p[$0]) })
+                                            top: ranked.map { .init(label: labels[$0], probability: p[$0]) }, labels: chosen)
                 if json {
                     print(RecurJSON.line(prediction))
+                } else if let chosen {
+                    let shown = prediction.top.map { String(format: "%@ %.3f", $0.label, $0.probability) }.joined(separator: ", ")
+                    print("[\(chosen.joined(separator: ", "))] \(shown)\t\(prediction.text)")
                 } else {
                     let shown = prediction.top.map { String(format: "%@ %.3f", $0.label, $0.probability) }.joined(separator: ", ")
                     print("\(shown)\t\(prediction.text)")

@@ -211,7 +211,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Tagger: the column of the token, counting from 1.") var tokenColumn: Int = 1
     @Option(help: "Tagger: the column of the tag, counting from 1 (default: the last).") var tagColumn: Int?
     @Option(help: "Tagger: the file's tag scheme, iob1, bio2 or iobes (default: detected).") var tagScheme: TagScheme?
-    @Flag(help: "One JSON object. Language model: loss, perplexity, bits_per_character, tokens, skipped_tokens, skipped. Classifier: accuracy, macro_f1, loss, per_class, confusion, labels, examples, unknown_labels. Tagger: f1, precision, recall, token_accuracy, per_type, loss, sentences, tokens, unknown_types, repaired_tags.")
+    @Flag(help: "One JSON object. Language model: loss, perplexity, bits_per_character, tokens, skipped_tokens, skipped. Classifier: accuracy, macro_f1, loss, per_class, confusion, labels, examples, unknown_labels (multi-label: micro_f1, macro_f1, subset_accuracy, hamming_loss, loss, per_label, labels, examples, unknown_labels). Tagger: f1, precision, recall, token_accuracy, per_type, loss, sentences, tokens, unknown_types, repaired_tags.")
     var json = false
     @OptionGroup var compute: ComputeOptions
 
@@ -313,9 +313,54 @@ extension EvalCommand {
         var unknownLabels: [String: Int]
     }
 
+    /// What `eval --json` prints for a multi-label classifier.
+    struct MultiLabelResult: Encodable {
+        var microF1: Double
+        var macroF1: Double
+        var subsetAccuracy: Double
+        var hammingLoss: Double
+        var loss: Double
+        var perLabel: [ClassificationMetrics.ClassScores]
+        var labels: [String]
+        var examples: Int
+        /// Labels of the file the model never saw, with how many examples have each (left out of their sets).
+        var unknownLabels: [String: Int]
+    }
+
+    /// A multi-label classifier's metrics on a labelled table: labels the model never saw are counted and left out of
+    /// each example's set.
+    func evaluateMultiLabel(_ loaded: ClassifierFile, separator: String) throws {
+        let options = try LabelledDataOptions.parse(["--data", data, "--format", format.rawValue, "--text-column", String(textColumn),
+                                                     "--label-column", String(labelColumn), "--multi-label", "--label-separator", separator])
+        let labels = loaded.vocabulary.labels
+        let classIndex = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) })
+        var examples: [(ids: [Int], labels: Set<Int>)] = [], unknown: [String: Int] = [:]
+        for row in try options.rows(data) {
+            var set = Set<Int>()
+            for label in options.labelSet(row.label) {
+                if let index = classIndex[label] { set.insert(index) } else { unknown[label, default: 0] += 1 }
+            }
+            examples.append((try exampleIDs(row.text, vocabulary: loaded.vocabulary.tokens, maxLength: .max, path: data, line: row.line), set))
+        }
+        if !unknown.isEmpty {
+            let listed = unknown.sorted { $0.key < $1.key }.map { "'\($0.key)' ×\($0.value)" }.joined(separator: ", ")
+            FileHandle.standardError.write(Data("recur: left out labels the model never saw: \(listed) (it knows \(labels.joined(separator: ", ")))\n".utf8))
+        }
+        let source = ClassificationExamples(multiLabelExamples: examples, classCount: labels.count, batchSize: 256, shuffles: false)
+        let (metrics, loss) = loaded.model.multiLabelMetrics(source, labels: labels, settings: compute.settings)
+        if json {
+            print(RecurJSON.line(MultiLabelResult(microF1: metrics.microF1, macroF1: metrics.macroF1, subsetAccuracy: metrics.subsetAccuracy,
+                                                  hammingLoss: metrics.hammingLoss, loss: loss, perLabel: metrics.perLabel, labels: labels,
+                                                  examples: metrics.count, unknownLabels: unknown)))
+        } else {
+            print(String(format: "loss %.4f nats/example · ", loss) + metrics.text(), terminator: "")
+        }
+    }
+
     /// A classifier's metrics on a labelled table.
     func evaluateClassifier() throws {
         let loaded = try openClassifier(model)
+        if let separator = loaded.vocabulary.labelSeparator { return try evaluateMultiLabel(loaded, separator: separator) }
         let options = try LabelledDataOptions.parse(["--data", data, "--format", format.rawValue,
                                                      "--text-column", String(textColumn), "--label-column", String(labelColumn)])
         let labels = loaded.vocabulary.labels
@@ -535,7 +580,8 @@ extension InspectCommand {
         print("\(model): \(document.kind), format \(CheckpointFile.formatVersion), written by Recur \(document.recurVersion)")
         print("model: \(r.layers) × \(r.bidirectional ? "bidirectional " : "")\(r.cell.rawValue.uppercased()), hidden \(r.hiddenSize), "
               + "input \(c.embeddingSize.map { "embedding \($0)" } ?? "one-hot"), \(c.pooling.rawValue) pooling"
-              + (c.hiddenLayerSize.map { ", tanh layer \($0)" } ?? "") + ", \(c.classCount) classes")
+              + (c.hiddenLayerSize.map { ", tanh layer \($0)" } ?? "")
+              + (c.multiLabel ? ", \(c.classCount) labels (multi-label: a sigmoid each)" : ", \(c.classCount) classes"))
         print("labels: " + loaded.vocabulary.labels.joined(separator: ", "))
         let v = loaded.vocabulary.tokens
         print("vocabulary: \(v.count) \(v.level == .char ? "characters" : "words")")

@@ -68,6 +68,34 @@ struct ClassifierCommandTests {
         #expect((json["configuration"] as! [String: Any])["pooling"] as? String == "max")
     }
 
+    @Test("--multi-label: any number of labels per text, a sigmoid each; classify gives the set, eval micro-F1 and the rest")
+    func multiLabel() throws {
+        let data = Self.folder.appendingPathComponent("multi.tsv")
+        let rows = (0..<300).map { i -> String in
+            ["great food and cheap\tfood,price", "the food was great\tfood", "cheap prices\tprice", "we sat outside\t",
+             "rude staff\tservice", "rude staff and expensive food\tservice,price,food"][i % 6]
+        }
+        try Data(rows.joined(separator: "\n").utf8).write(to: data)
+        let model = Self.folder.appendingPathComponent("multi.recur").path
+        let train = try RecurBinary.run(["train", "classifier", "--data", data.path, "--multi-label", "--embedding-size", "8",
+                                         "--hidden-size", "16", "--bidirectional", "--pooling", "max", "--epochs", "10", "--batch-size", "16",
+                                         "--learning-rate", "0.02", "--threads", "1", "--quiet", "--output", model])
+        #expect(train.status == 0 && train.standardOutput.contains("micro-F1"), "\(train.standardError)\(train.standardOutput)")
+        let classify = try RecurBinary.run(["classify", model, "--json", "great food and cheap", "we sat outside"])
+        let lines = classify.standardOutput.split(separator: "\n").map { try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        #expect(lines.count == 2 && Set(lines[0]["labels"] as! [String]) == ["food", "price"] && (lines[1]["labels"] as! [String]).isEmpty,
+                "\(classify.standardOutput)")
+        let eval = try RecurBinary.run(["eval", model, "--data", data.path, "--json"])
+        let object = try JSONSerialization.jsonObject(with: Data(eval.standardOutput.utf8)) as! [String: Any]
+        for key in ["micro_f1", "macro_f1", "subset_accuracy", "hamming_loss", "loss", "per_label", "labels", "examples"] {
+            #expect(object[key] != nil, "\(key)")
+        }
+        #expect((object["micro_f1"] as! Double) > 0.95)
+        let folds = try RecurBinary.run(["train", "classifier", "--data", data.path, "--multi-label", "--folds", "3", "--output",
+                                         Self.folder.appendingPathComponent("never.recur").path])
+        #expect(folds.status != 0 && folds.standardError.contains("single-label"))
+    }
+
     @Test("classify gives each text its label; --top and --json show the probabilities")
     func classify() throws {
         let model = try Self.model

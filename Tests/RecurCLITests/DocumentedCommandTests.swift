@@ -79,6 +79,8 @@ struct DocumentedCommandTests {
         }
         try Data(reviews.joined(separator: "\n").utf8).write(to: folder.appendingPathComponent("reviews.tsv"))
         try Data(reviews.prefix(40).joined(separator: "\n").utf8).write(to: folder.appendingPathComponent("more-reviews.tsv"))
+        let aspects = (0..<120).map { ["Great food, but pricey\tfood,price", "Rude staff\tservice", "We sat outside\t"][$0 % 3] }
+        try Data(aspects.joined(separator: "\n").utf8).write(to: folder.appendingPathComponent("aspects.tsv"))
         try writeCoNLL(folder.appendingPathComponent("ner-train.txt"), sentences: 200, scheme: "bio2")
         try writeCoNLL(folder.appendingPathComponent("ner-dev.txt"), sentences: 40, seed: 2, scheme: "bio2")
         let fixtures = root.appendingPathComponent("Tests/RecurCLITests/Fixtures/interchange")

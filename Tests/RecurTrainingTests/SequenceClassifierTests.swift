@@ -51,6 +51,61 @@ struct SequenceClassifierTests {
     /// The pieces are checked one by one in Float64 (recurrent layers, Linear, the cross-entropy, the pooling); this
     /// checks their wiring with Float32 central differences of L = Σ −log ŷ[label], computed by an independent path
     /// (the inference logits and a Double softmax).
+    @Test("multi-label: a sigmoid per label, gradients match finite differences, and the trainer learns label sets")
+    func multiLabel() throws {
+        var generator = SeededGenerator(seed: 8)
+        let recurrent = RecurrentConfiguration(cell: .lstm, inputSize: 4, hiddenSize: 6, bidirectional: true)
+        let model = SequenceClassifier(ClassifierConfiguration(vocabularySize: 5, embeddingSize: 4, recurrent: recurrent, pooling: .max,
+                                                               classCount: 3, multiLabel: true), using: &generator)
+        // Labels: 0 when the sequence holds a 4, 1 when it holds a 3, 2 when it starts with a 0.
+        func labelled(_ count: Int, seed: UInt64) -> [(ids: [Int], labels: Set<Int>)] {
+            examples(count, seed: seed).map { example in
+                var labels = Set<Int>()
+                if example.ids.contains(4) { labels.insert(0) }
+                if example.ids.contains(3) { labels.insert(1) }
+                if example.ids[0] == 0 { labels.insert(2) }
+                return (example.ids, labels)
+            }
+        }
+        let batch = ClassificationBatch(packing: labelled(4, seed: 9), classCount: 3)
+        let settings = ComputeSettings(threadCount: 1)
+        func loss() -> Double {
+            model.probabilities(batch, settings: settings).enumerated().reduce(0) { total, row in
+                total - row.element.enumerated().reduce(0) { sum, label in
+                    sum + (batch.targets[row.offset * 3 + label.offset] == 1 ? log(label.element) : log(1 - label.element))
+                }
+            }
+        }
+        model.parameters.forEach { $0.zeroGradient() }
+        var unused = SeededGenerator(seed: 0)
+        let (value, _) = model.trainingStep(batch, carried: nil, reduction: .sum, dropoutGenerator: &unused, settings: settings)
+        #expect(abs(value.value - loss()) < 1e-4 * max(1, loss()), "the training loss is the inference loss")
+        for (name, parameter) in model.namedParameters {
+            let analytic = parameter.gradient.scalars
+            for index in stride(from: 0, to: parameter.value.count, by: max(1, parameter.value.count / 4)) {
+                let original = parameter.value.scalars[index]
+                func at(_ x: Float) -> Double {
+                    parameter.value.withUnsafeMutableBufferPointer { $0[index] = x }
+                    return loss()
+                }
+                let numeric = (at(original + 0.01) - at(original - 0.01)) / 0.02
+                _ = at(original)
+                #expect(abs(numeric - Double(analytic[index])) / max(abs(numeric), 0.05) < 3e-2, "\(name)[\(index)]")
+            }
+        }
+        let folder = try temporaryFolder("multi-label")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let trainer = try Trainer(model: model, vocabulary: ["four", "three", "starts with 0"], kind: "classifier",
+                                  training: ClassificationExamples(multiLabelExamples: labelled(400, seed: 1), classCount: 3, batchSize: 16, seed: 2),
+                                  validation: ClassificationExamples(multiLabelExamples: labelled(200, seed: 3), classCount: 3, batchSize: 50, shuffles: false),
+                                  options: TrainingOptions(steps: 300, learningRate: 0.01, optimizer: .init(kind: .adam), clipping: .norm(5),
+                                                           validateEvery: 100, checkpointEvery: 100),
+                                  files: TrainingFiles(checkpoint: folder.appendingPathComponent("m.recur")), settings: settings)
+        try trainer.run()
+        let last = try #require(trainer.progress.validationHistory.last?.metrics)
+        #expect(last["micro_f1"]! > 0.9 && last["subset_accuracy"] != nil, "\(last)")
+    }
+
     @Test("gradients of the whole model match finite differences", arguments: ClassifierCase.all)
     func gradients(_ test: ClassifierCase) {
         let model = classifier(pooling: test.pooling, cell: test.cell, embeddingSize: test.embeddingSize,

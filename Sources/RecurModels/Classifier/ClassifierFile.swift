@@ -10,11 +10,14 @@ public struct ClassifierVocabulary: Codable, Equatable, Sendable {
     public var tokens: Vocabulary
     /// The classes, by index: the labels of the training data.
     public var labels: [String]
+    /// For a multi-label classifier: what separates an example's labels in its data (nil: single-label).
+    public var labelSeparator: String?
 
     /// A vocabulary of `tokens` and `labels`.
-    public init(tokens: Vocabulary, labels: [String]) {
+    public init(tokens: Vocabulary, labels: [String], labelSeparator: String? = nil) {
         self.tokens = tokens
         self.labels = labels
+        self.labelSeparator = labelSeparator
     }
 }
 
@@ -57,6 +60,9 @@ public struct ClassifierFile {
             if let first = configuration.problems.first { return "its model configuration is invalid: \(first)" }
             guard document.vocabulary.tokens.count == configuration.vocabularySize else {
                 return "its vocabulary has \(document.vocabulary.tokens.count) tokens but the model reads \(configuration.vocabularySize)"
+            }
+            guard (document.vocabulary.labelSeparator != nil) == configuration.multiLabel else {
+                return "its vocabulary and its model disagree on whether it is multi-label"
             }
             guard document.vocabulary.labels.count == configuration.classCount else {
                 return "it names \(document.vocabulary.labels.count) classes but the model has \(configuration.classCount)"

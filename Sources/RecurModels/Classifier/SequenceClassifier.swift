@@ -22,10 +22,14 @@ public struct ClassifierConfiguration: Codable, Equatable, Sendable {
     public var inputDropout: Double
     /// Dropout before the output layer, while training.
     public var outputDropout: Double
+    /// Whether an example can have any number of the K labels: a sigmoid per label and binary cross-entropy,
+    /// instead of a softmax over them.
+    public var multiLabel: Bool
 
     /// A configuration; `problems` lists what does not fit together.
     public init(vocabularySize: Int, embeddingSize: Int?, recurrent: RecurrentConfiguration, pooling: SequencePooling = .last,
-                hiddenLayerSize: Int? = nil, classCount: Int, inputDropout: Double = 0, outputDropout: Double = 0) {
+                hiddenLayerSize: Int? = nil, classCount: Int, inputDropout: Double = 0, outputDropout: Double = 0,
+                multiLabel: Bool = false) {
         self.vocabularySize = vocabularySize
         self.embeddingSize = embeddingSize
         self.recurrent = recurrent
@@ -34,13 +38,34 @@ public struct ClassifierConfiguration: Codable, Equatable, Sendable {
         self.classCount = classCount
         self.inputDropout = inputDropout
         self.outputDropout = outputDropout
+        self.multiLabel = multiLabel
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case vocabularySize, embeddingSize, recurrent, pooling, hiddenLayerSize, classCount, inputDropout, outputDropout, multiLabel
+    }
+
+    /// Reads a configuration; one written before multi-label classifiers existed is single-label.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(vocabularySize: try c.decode(Int.self, forKey: .vocabularySize),
+                  embeddingSize: try c.decodeIfPresent(Int.self, forKey: .embeddingSize),
+                  recurrent: try c.decode(RecurrentConfiguration.self, forKey: .recurrent),
+                  pooling: try c.decode(SequencePooling.self, forKey: .pooling),
+                  hiddenLayerSize: try c.decodeIfPresent(Int.self, forKey: .hiddenLayerSize),
+                  classCount: try c.decode(Int.self, forKey: .classCount),
+                  inputDropout: try c.decode(Double.self, forKey: .inputDropout),
+                  outputDropout: try c.decode(Double.self, forKey: .outputDropout),
+                  multiLabel: try c.decodeIfPresent(Bool.self, forKey: .multiLabel) ?? false)
     }
 
     /// Everything wrong with it, one sentence each.
     public var problems: [String] {
         var found = TokenInput.problems(vocabularySize: vocabularySize, embeddingSize: embeddingSize, recurrent: recurrent)
         if let h = hiddenLayerSize, h < 1 { found.append("the hidden layer size must be at least 1, got \(h)") }
-        if classCount < 2 { found.append("a classifier needs at least two classes, got \(classCount)") }
+        if classCount < (multiLabel ? 1 : 2) {
+            found.append(multiLabel ? "a multi-label classifier needs at least one label" : "a classifier needs at least two classes, got \(classCount)")
+        }
         for (name, p) in [("input", inputDropout), ("output", outputDropout)] where !(p >= 0 && p < 1) {
             found.append("the \(name) dropout must be in [0, 1), got \(p)")
         }
@@ -57,6 +82,11 @@ public struct ClassifierConfiguration: Codable, Equatable, Sendable {
 ///     h     = tanh(W_h p + b_h)              when there is a hidden layer [B, H_h]; else h = p
 ///     ŷ     = softmax(W h + b)               after output dropout, over the K classes
 ///     L     = −log ŷ[label]                  per sequence, reduced over the batch
+///
+/// or, for multi-label data (`multiLabel`), a sigmoid per label and the binary cross-entropy of each:
+///
+///     ŷ_k   = σ((W h + b)_k)
+///     L     = Σ_k −y_k log ŷ_k − (1 − y_k) log(1 − ŷ_k)   per sequence, reduced over the batch
 ///
 /// Parameters are named as a PyTorch module with `embedding`, `rnn`, `hidden` and `output` attributes would name them.
 public final class SequenceClassifier: SequenceModel {
@@ -111,11 +141,15 @@ public final class SequenceClassifier: SequenceModel {
         return output(h, settings: settings)
     }
 
-    /// Each sequence's class probabilities, [B, K] as rows.
+    /// Each sequence's class probabilities, [B, K] as rows: a softmax over the classes, or for a multi-label model
+    /// each label's own probability.
     public func probabilities(_ batch: ClassificationBatch, settings: ComputeSettings = .current) -> [[Double]] {
         let z = logits(batch, settings: settings).scalars, k = configuration.classCount
         return (0..<batch.batchSize).map { b in
             let row = z[(b * k)..<((b + 1) * k)].map(Double.init), top = row.max()!
+            if configuration.multiLabel {
+                return row.map { $0 >= 0 ? 1 / (1 + Foundation.exp(-$0)) : Foundation.exp($0) / (1 + Foundation.exp($0)) }
+            }
             let exps = row.map { Foundation.exp($0 - top) }, sum = exps.reduce(0, +)
             return exps.map { $0 / sum }
         }
@@ -136,8 +170,17 @@ public final class SequenceClassifier: SequenceModel {
         let h = hidden.map { $0(pooled, settings: settings).tanh() } ?? pooled
         let (hDropped, outputMask) = Dropout(probability: configuration.outputDropout).forward(h, using: &dropoutGenerator)
         let width = hDropped.shape[1]
-        let (value, dHidden) = SoftmaxCrossEntropy(reduction: reduction)
-            .lossAndGradient(hidden: hDropped.reshaped([1, b, width]), targets: batch.labels, output: output, settings: settings)
+        let value: LossValue, dHidden: Tensor
+        if configuration.multiLabel {
+            let k = configuration.classCount
+            let (loss, dz) = BinaryCrossEntropy(reduction: reduction)
+                .lossAndGradient(logits: output(hDropped, settings: settings), targets: Tensor(shape: [b, k], scalars: batch.targets))
+            value = loss
+            dHidden = output.backward(input: hDropped, outputGradient: dz, settings: settings)!
+        } else {
+            (value, dHidden) = SoftmaxCrossEntropy(reduction: reduction)
+                .lossAndGradient(hidden: hDropped.reshaped([1, b, width]), targets: batch.labels, output: output, settings: settings)
+        }
         // Backward.
         var dh = Dropout(probability: configuration.outputDropout).backward(mask: outputMask, outputGradient: dHidden.reshaped([b, width]))
         if let hidden {
@@ -155,8 +198,14 @@ public final class SequenceClassifier: SequenceModel {
         return (value, nil)
     }
 
-    /// The mean loss per sequence, accuracy and macro-F1 over every batch of `data`; judged by accuracy.
+    /// The mean loss per sequence, accuracy and macro-F1 over every batch of `data`; judged by accuracy. A
+    /// multi-label model: micro-F1 (which judges it), macro-F1 and subset accuracy.
     public func evaluate(_ data: any BatchSource<ClassificationBatch>, settings: ComputeSettings) -> Evaluation {
+        if configuration.multiLabel {
+            let (metrics, loss) = multiLabelMetrics(data, labels: (0..<configuration.classCount).map(String.init), settings: settings)
+            return Evaluation(loss: loss, metrics: ["micro_f1": metrics.microF1, "macro_f1": metrics.macroF1,
+                                                    "subset_accuracy": metrics.subsetAccuracy], primary: "micro_f1", higherIsBetter: true)
+        }
         let metrics = classificationMetrics(data, labels: (0..<configuration.classCount).map(String.init), settings: settings)
         return Evaluation(loss: metrics.loss, metrics: ["accuracy": metrics.metrics.accuracy, "macro_f1": metrics.metrics.macroF1],
                           primary: "accuracy", higherIsBetter: true)
@@ -177,5 +226,26 @@ public final class SequenceClassifier: SequenceModel {
         }
         return (ClassificationMetrics(labels: labels, truth: truth, predicted: predicted),
                 truth.isEmpty ? .nan : total / Double(truth.count))
+    }
+
+    /// A multi-label model's predictions (each label whose probability is at least `threshold`) over every batch of
+    /// `data` against its label sets, and the mean loss per sequence (the binary cross-entropy summed over labels).
+    public func multiLabelMetrics(_ data: any BatchSource<ClassificationBatch>, labels: [String], threshold: Double = 0.5,
+                                  settings: ComputeSettings = .current) -> (metrics: MultiLabelMetrics, loss: Double) {
+        var truth: [Set<Int>] = [], predicted: [Set<Int>] = [], total = 0.0
+        let k = configuration.classCount
+        for index in 0..<data.batchesPerEpoch {
+            let batch = data.batch(epoch: 0, index: index)
+            for (b, p) in probabilities(batch, settings: settings).enumerated() {
+                let y = batch.targets[(b * k)..<((b + 1) * k)]
+                truth.append(Set((0..<k).filter { y[b * k + $0] == 1 }))
+                predicted.append(Set((0..<k).filter { p[$0] >= threshold }))
+                for j in 0..<k {
+                    let q = min(max(p[j], Double.leastNormalMagnitude), 1 - 1e-16)
+                    total -= y[b * k + j] == 1 ? Foundation.log(q) : Foundation.log1p(-q)
+                }
+            }
+        }
+        return (MultiLabelMetrics(labels: labels, truth: truth, predicted: predicted), truth.isEmpty ? .nan : total / Double(truth.count))
     }
 }
