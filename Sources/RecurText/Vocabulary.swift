@@ -214,7 +214,17 @@ public struct Vocabulary: Codable, Equatable, Sendable {
     }
 
     /// The words of a line: split on spaces and tabs, and around punctuation when `splitsPunctuation` is set.
+    /// An ASCII line (the common case) is split byte by byte; any other by `Character`s, with the same rules.
     static func words(_ line: Substring, splitsPunctuation: Bool) -> [String] {
+        if let words = line.utf8.withContiguousStorageIfAvailable({ asciiWords($0, splitsPunctuation: splitsPunctuation) }),
+           let words {
+            return words
+        }
+        return characterWords(line, splitsPunctuation: splitsPunctuation)
+    }
+
+    /// `words` by `Character`s: the definition, for any text.
+    static func characterWords(_ line: Substring, splitsPunctuation: Bool) -> [String] {
         let pieces = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
         guard splitsPunctuation else { return pieces.map(String.init) }
         var words: [String] = []
@@ -236,9 +246,42 @@ public struct Vocabulary: Codable, Equatable, Sendable {
         return words
     }
 
+    /// `words` of an ASCII line's bytes, without building `Character`s; nil when a byte is not ASCII.
+    static func asciiWords(_ bytes: UnsafeBufferPointer<UInt8>, splitsPunctuation: Bool) -> [String]? {
+        guard !bytes.contains(where: { $0 >= 0x80 }) else { return nil }
+        var words: [String] = [], start: Int? = nil
+        func finish(_ end: Int) {
+            if let first = start { words.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[first..<end]), as: UTF8.self)) }
+            start = nil
+        }
+        for i in bytes.indices {
+            let b = bytes[i]
+            if b == 0x20 || b == 0x09 {                                   // space, tab
+                finish(i)
+                continue
+            }
+            func inWord(_ j: Int) -> Bool { j >= 0 && j < bytes.count && bytes[j] != 0x20 && bytes[j] != 0x09 && isWordByte(bytes[j]) }
+            let joins = (b == 0x27 || b == 0x2D) && inWord(i - 1) && inWord(i + 1)
+            if !splitsPunctuation || isWordByte(b) || joins {
+                if start == nil { start = i }
+            } else {
+                finish(i)
+                words.append(String(UnicodeScalar(b)))
+            }
+        }
+        finish(bytes.count)
+        return words
+    }
+
+    /// An ASCII letter, digit or control character: what `isWordCharacter` says of an ASCII byte.
+    @inline(__always) private static func isWordByte(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || (b | 0x20 >= 0x61 && b | 0x20 <= 0x7A) || b < 0x21 || b == 0x7F
+    }
+
     /// A letter, digit or combining mark: what a word is made of when punctuation is split off.
     private static func isWordCharacter(_ c: Character) -> Bool {
-        c.isLetter || c.isNumber || !(c.isPunctuation || c.isSymbol)
+        if let ascii = c.asciiValue { return isWordByte(ascii) }          // the common case, without Unicode tables
+        return c.isLetter || c.isNumber || !(c.isPunctuation || c.isSymbol)
     }
 
     // MARK: - Codable

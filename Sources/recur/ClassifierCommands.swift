@@ -362,24 +362,28 @@ struct ClassifyCommand: ParsableCommand {
              label: 0)
         }
         let labels = loaded.vocabulary.labels
-        for start in stride(from: 0, to: examples.count, by: 256) {
-            let part = Array(examples[start..<min(examples.count, start + 256)])
-            let probabilities = loaded.model.probabilities(ClassificationBatch(packing: part), settings: compute.settings)
-            for (offset, p) in probabilities.enumerated() {
-                let ranked = p.indices.sorted { p[$0] != p[$1] ? p[$0] > p[$1] : $0 < $1 }.prefix(top)
-                let multiLabel = loaded.model.configuration.multiLabel
-                let chosen = multiLabel ? p.indices.filter { p[$0] >= threshold }.map { labels[$0] } : nil
-                let prediction = Prediction(text: all[start + offset], label: labels[ranked.first!], probability: p[ranked.first!],
-                                            top: ranked.map { .init(label: labels[$0], probability: p[$0]) }, labels: chosen)
-                if json {
-                    print(RecurJSON.line(prediction))
-                } else if let chosen {
-                    let shown = prediction.top.map { String(format: "%@ %.3f", $0.label, $0.probability) }.joined(separator: ", ")
-                    print("[\(chosen.joined(separator: ", "))] \(shown)\t\(prediction.text)")
-                } else {
-                    let shown = prediction.top.map { String(format: "%@ %.3f", $0.label, $0.probability) }.joined(separator: ", ")
-                    print("\(shown)\t\(prediction.text)")
-                }
+        // Batches of texts of about the same length (less padding), printed in the input's order.
+        let order = examples.indices.sorted { examples[$0].ids.count < examples[$1].ids.count }
+        var probabilities = [[Double]](repeating: [], count: examples.count)
+        for start in stride(from: 0, to: order.count, by: 256) {
+            let part = Array(order[start..<min(order.count, start + 256)])
+            let batch = ClassificationBatch(packing: part.map { examples[$0] })
+            for (offset, p) in loaded.model.probabilities(batch, settings: compute.settings).enumerated() { probabilities[part[offset]] = p }
+        }
+        let multiLabel = loaded.model.configuration.multiLabel
+        for (index, p) in probabilities.enumerated() {
+            let ranked = p.indices.sorted { p[$0] != p[$1] ? p[$0] > p[$1] : $0 < $1 }.prefix(top)
+            let chosen = multiLabel ? p.indices.filter { p[$0] >= threshold }.map { labels[$0] } : nil
+            let prediction = Prediction(text: all[index], label: labels[ranked.first!], probability: p[ranked.first!],
+                                        top: ranked.map { .init(label: labels[$0], probability: p[$0]) }, labels: chosen)
+            if json {
+                print(RecurJSON.line(prediction))
+            } else if let chosen {
+                let shown = prediction.top.map { String(format: "%@ %.3f", $0.label, $0.probability) }.joined(separator: ", ")
+                print("[\(chosen.joined(separator: ", "))] \(shown)\t\(prediction.text)")
+            } else {
+                let shown = prediction.top.map { String(format: "%@ %.3f", $0.label, $0.probability) }.joined(separator: ", ")
+                print("\(shown)\t\(prediction.text)")
             }
         }
     }

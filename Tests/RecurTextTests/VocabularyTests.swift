@@ -81,6 +81,24 @@ struct VocabularyTests {
         #expect(!Vocabulary(characters: text, lowercases: false).splitsPunctuation)
     }
 
+    @Test("the byte-by-byte split of ASCII lines gives the words the Character-by-Character split gives")
+    func asciiWordsMatchCharacterWords() {
+        var state: UInt64 = 3
+        func next() -> UInt64 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return state >> 33
+        }
+        let alphabet = Array("ab Z9\t'-.,!?()/\"$\u{7}")
+        for _ in 0..<2000 {
+            let line = String((0..<Int(next() % 14)).map { _ in alphabet[Int(next() % UInt64(alphabet.count))] })
+            for splits in [false, true] {
+                let fast = Array(line.utf8).withUnsafeBufferPointer { Vocabulary.asciiWords($0, splitsPunctuation: splits) }
+                #expect(fast == Vocabulary.characterWords(Substring(line), splitsPunctuation: splits), "\(line.debugDescription)")
+            }
+        }
+        #expect(Array("é".utf8).withUnsafeBufferPointer { Vocabulary.asciiWords($0, splitsPunctuation: true) } == nil)
+    }
+
     @Test("a vocabulary survives JSON, and a damaged one is refused")
     func codable() throws {
         let vocabulary = Vocabulary(words: "a b\n", lowercases: true, endToken: "</s>", unknownToken: "<oov>")

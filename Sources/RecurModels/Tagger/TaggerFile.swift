@@ -139,13 +139,17 @@ public struct TaggerFile {
         return TaggerFile(model: model, vocabulary: document.vocabulary, document: document)
     }
 
-    /// The model's tags for each sentence of tokens, written in the training data's scheme.
+    /// The model's tags for each sentence of tokens, written in the training data's scheme. Sentences are tagged
+    /// in batches of about the same length (less padding) and returned in the given order.
     public func tag(_ sentences: [[String]], settings: ComputeSettings = .current) -> [[String]] {
-        var result: [[String]] = []
-        for start in stride(from: 0, to: sentences.count, by: 64) {
-            let part = sentences[start..<min(sentences.count, start + 64)]
-            let batch = TaggingBatch(packing: part.map { vocabulary.sentence($0) })
-            result += model.decode(batch, settings: settings).map { encoding.decode($0, as: vocabulary.dataScheme) }
+        let order = sentences.indices.sorted { sentences[$0].count < sentences[$1].count }, encoding = self.encoding
+        var result = [[String]](repeating: [], count: sentences.count)
+        for start in stride(from: 0, to: order.count, by: 64) {
+            let part = Array(order[start..<min(order.count, start + 64)])
+            let batch = TaggingBatch(packing: part.map { vocabulary.sentence(sentences[$0]) })
+            for (offset, path) in model.decode(batch, settings: settings).enumerated() {
+                result[part[offset]] = encoding.decode(path, as: vocabulary.dataScheme)
+            }
         }
         return result
     }
